@@ -1,0 +1,97 @@
+"""Command line: ``python -m pipeline run`` and friends.
+
+Heavy imports (TensorFlow, TFX) happen inside the commands, so ``--help`` and bad
+arguments answer instantly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from pipeline import profiles
+
+log = logging.getLogger("pipeline")
+
+
+def _quiet_libraries(verbose: bool) -> None:
+    """TFX and Beam log every step at INFO; keep the terminal for progress unless asked."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from absl import logging as absl_logging
+
+    absl_logging.set_verbosity(absl_logging.INFO if verbose else absl_logging.WARNING)
+
+
+class PrintProgress:
+    """Prints one line when a node starts and one when it ends."""
+
+    def __init__(self) -> None:
+        self._started = time.monotonic()
+
+    def node_started(self, index: int, total: int, node_id: str) -> None:
+        print(f"[{index}/{total}] {node_id} ...", flush=True)
+
+    def node_finished(self, index: int, total: int, result) -> None:  # noqa: ANN001
+        elapsed = time.monotonic() - self._started
+        print(f"[{index}/{total}] {result.node_id}: {result.state} in {result.seconds:.1f} s "
+              f"(run time {elapsed:.0f} s)", flush=True)
+
+    def node_failed(self, index: int, total: int, node_id: str, error: BaseException) -> None:
+        print(f"[{index}/{total}] {node_id}: FAILED: {error}", file=sys.stderr, flush=True)
+
+
+def _build_config(args: argparse.Namespace):  # noqa: ANN202
+    config = profiles.load_profile(args.profile, root=args.root, data=args.data)
+    if args.train_steps is not None:
+        config = config.with_training(train_steps=args.train_steps)
+    return config
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Runs the pipeline once and prints the summary; exit code 1 on failure."""
+    _quiet_libraries(args.verbose)
+    config = _build_config(args)
+    if isinstance(config.data, profiles.CsvSource) and not Path(config.data.path).is_dir():
+        print(f"error: data folder {config.data.path} does not exist", file=sys.stderr)
+        return 2
+    print(f"Profile {config.profile}: data {getattr(config.data, 'path', config.data)}, "
+          f"outputs {config.pipeline_root}", flush=True)
+
+    from pipeline.metadata import open_store
+    from pipeline.runners import local
+    from pipeline.summary import format_summary, summarise
+
+    result = local.run(config, progress=PrintProgress())
+    summary = summarise(open_store(config.metadata), result.run_id, result.nodes)
+    print(format_summary(summary))
+    if not result.succeeded:
+        print(f"Run failed at {result.failed_node}: {result.error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run the pipeline with the local runner")
+    run.add_argument("--profile", default="local", choices=sorted(profiles.PROFILES),
+                     help="environment profile (default: local)")
+    run.add_argument("--data", type=Path, default=None,
+                     help="folder with the input CSV files (default: the shipped taxi sample)")
+    run.add_argument("--root", type=Path, default=None,
+                     help="where pipeline outputs, MLMD and the serving folder go (default: ./outputs)")
+    run.add_argument("--train-steps", type=int, default=None, help="override the training steps")
+    run.add_argument("-v", "--verbose", action="store_true", help="show TFX and Beam logs")
+    run.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)

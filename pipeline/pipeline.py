@@ -1,0 +1,87 @@
+"""The pipeline factory: one ``create_pipeline(config)`` for every orchestrator.
+
+Everything environment-specific comes from the :class:`PipelineConfig`; this module
+never asks which orchestrator will run the result.
+"""
+
+from __future__ import annotations
+
+from tfx import v1 as tfx
+
+from pipeline.config import BigQuerySource, CsvSource, PipelineConfig
+from pipeline.evaluation import eval_config
+from pipeline.metadata import connection_config
+
+
+def _example_gen(config: PipelineConfig) -> tfx.dsl.components.base.base_component.BaseComponent:
+    """CSV files on-prem and on a laptop; a BigQuery query in the cloud."""
+    if isinstance(config.data, CsvSource):
+        return tfx.components.CsvExampleGen(input_base=config.data.path)
+    if isinstance(config.data, BigQuerySource):
+        return tfx.extensions.google_cloud_big_query.BigQueryExampleGen(query=config.data.query)
+    raise ValueError(f"unsupported data source: {config.data!r}")
+
+
+def create_components(config: PipelineConfig) -> list:
+    """All components, wired; returned in topological order."""
+    example_gen = _example_gen(config)
+    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    schema_gen = tfx.components.ImportSchemaGen(schema_file=config.schema_path)
+    example_validator = tfx.components.ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
+    )
+    transform = tfx.components.Transform(
+        examples=example_gen.outputs["examples"],
+        schema=schema_gen.outputs["schema"],
+        preprocessing_fn=config.training.preprocessing_fn,
+    )
+    trainer = tfx.components.Trainer(
+        run_fn=config.training.run_fn,
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=schema_gen.outputs["schema"],
+        train_args=tfx.proto.TrainArgs(num_steps=config.training.train_steps),
+        eval_args=tfx.proto.EvalArgs(num_steps=config.training.eval_steps),
+        custom_config=config.training.hyperparameters(),
+    )
+    model_resolver = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id("latest_blessed_model_resolver")
+    evaluator = tfx.components.Evaluator(
+        examples=example_gen.outputs["examples"],
+        model=trainer.outputs["model"],
+        baseline_model=model_resolver.outputs["model"],
+        eval_config=eval_config(config.evaluation),
+    )
+    pusher = tfx.components.Pusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_root)
+        ),
+    )
+    return [
+        example_gen,
+        statistics_gen,
+        schema_gen,
+        example_validator,
+        transform,
+        trainer,
+        model_resolver,
+        evaluator,
+        pusher,
+    ]
+
+
+def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
+    """The whole pipeline for one environment profile."""
+    return tfx.dsl.Pipeline(
+        pipeline_name=config.pipeline_name,
+        pipeline_root=config.pipeline_root,
+        components=create_components(config),
+        enable_cache=config.enable_cache,
+        metadata_connection_config=connection_config(config.metadata),
+        beam_pipeline_args=list(config.beam_args),
+    )

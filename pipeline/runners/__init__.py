@@ -1,0 +1,1 @@
+"""Thin orchestrator runners; each one calls the same ``create_pipeline(config)``."""

@@ -1,0 +1,109 @@
+"""Compile the pipeline to TFX IR and launch its nodes one at a time.
+
+This is TFX's own IR-based launcher (``tfx.orchestration.portable.launcher``), the
+one ``LocalDagRunner`` uses, exposed per node so that every orchestrator can drive
+it: the local runner loops over all nodes in one process with progress; an Airflow
+task launches exactly one node of a run. Same launcher, same MLMD records, same cache.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from dataclasses import dataclass
+
+from ml_metadata.proto import metadata_store_pb2
+from tfx.dsl.compiler import constants
+from tfx.orchestration import metadata
+from tfx.orchestration import pipeline as pipeline_py
+from tfx.orchestration.local import runner_utils
+from tfx.orchestration.portable import launcher, runtime_parameter_utils
+from tfx.orchestration.portable.tfx_runner import _make_pipeline_proto
+from tfx.proto.orchestration import pipeline_pb2
+
+STATE_NAMES = {
+    metadata_store_pb2.Execution.COMPLETE: "complete",
+    metadata_store_pb2.Execution.CACHED: "cached",
+    metadata_store_pb2.Execution.FAILED: "failed",
+    metadata_store_pb2.Execution.RUNNING: "running",
+    metadata_store_pb2.Execution.CANCELED: "canceled",
+    metadata_store_pb2.Execution.NEW: "new",
+}
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    """What happened to one node in one run."""
+
+    node_id: str
+    state: str
+    seconds: float
+    execution_id: int | None = None
+
+
+def compile_pipeline(pipeline: pipeline_py.Pipeline) -> pipeline_pb2.Pipeline:
+    """The pipeline as IR, exactly as TFX's runners compile it."""
+    return _make_pipeline_proto(pipeline)
+
+
+def new_run_id() -> str:
+    """A run id in the format LocalDagRunner uses (ISO timestamp)."""
+    return datetime.datetime.now().isoformat()
+
+
+def bind_run_id(ir: pipeline_pb2.Pipeline, run_id: str) -> pipeline_pb2.Pipeline:
+    """Returns a copy of the IR with the pipeline run id parameter filled in."""
+    bound = pipeline_pb2.Pipeline()
+    bound.CopyFrom(ir)
+    runtime_parameter_utils.substitute_runtime_parameter(
+        bound, {constants.PIPELINE_RUN_ID_PARAMETER_NAME: run_id}
+    )
+    return bound
+
+
+def node_ids(ir: pipeline_pb2.Pipeline) -> list[str]:
+    """Node ids in topological order (the compiler emits them that way)."""
+    return [node.pipeline_node.node_info.id for node in ir.nodes]
+
+
+def upstream_nodes(ir: pipeline_pb2.Pipeline) -> dict[str, list[str]]:
+    """Each node's direct upstream nodes, for orchestrators that build a DAG."""
+    return {
+        node.pipeline_node.node_info.id: list(node.pipeline_node.upstream_nodes) for node in ir.nodes
+    }
+
+
+def _connection_config(ir: pipeline_pb2.Pipeline) -> object:
+    deployment = runner_utils.extract_local_deployment_config(ir)
+    which = deployment.metadata_connection_config.WhichOneof("connection_config")
+    return getattr(deployment.metadata_connection_config, which)
+
+
+def _execution_state(connection_config: object, execution_id: int) -> str:
+    with metadata.Metadata(connection_config) as handle:
+        [execution] = handle.store.get_executions_by_id([execution_id])
+    return STATE_NAMES.get(execution.last_known_state, "unknown")
+
+
+def launch_node(ir: pipeline_pb2.Pipeline, node_id: str) -> NodeResult:
+    """Runs (or serves from cache) one node of a run-id-bound IR; raises if it fails."""
+    deployment = runner_utils.extract_local_deployment_config(ir)
+    connection_config = _connection_config(ir)
+    [node] = [n.pipeline_node for n in ir.nodes if n.pipeline_node.node_info.id == node_id]
+    started = time.monotonic()
+    if node.execution_options.HasField("skip"):
+        return NodeResult(node_id, "skipped", 0.0)
+    component_launcher = launcher.Launcher(
+        pipeline_node=node,
+        mlmd_connection=metadata.Metadata(connection_config),
+        pipeline_info=ir.pipeline_info,
+        pipeline_runtime_spec=ir.runtime_spec,
+        executor_spec=runner_utils.extract_executor_spec(deployment, node_id),
+        custom_driver_spec=runner_utils.extract_custom_driver_spec(deployment, node_id),
+    )
+    execution_info = component_launcher.launch()
+    seconds = time.monotonic() - started
+    if execution_info is None or execution_info.execution_id is None:
+        return NodeResult(node_id, "skipped", seconds)
+    state = _execution_state(connection_config, execution_info.execution_id)
+    return NodeResult(node_id, state, seconds, execution_info.execution_id)

@@ -1,0 +1,109 @@
+"""The end-of-run summary: what ran or came from cache, metrics, blessing, push.
+
+Everything is read back from MLMD and the artifacts it points to, so the summary
+shows what was recorded, not what the runner believes happened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ml_metadata import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+
+from pipeline.runners.ir import NodeResult
+
+OUTPUT_EVENTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
+
+
+@dataclass
+class RunSummary:
+    """Facts about one run, ready to print or serialise."""
+
+    run_id: str
+    nodes: list[NodeResult]
+    metrics: dict[str, float] = field(default_factory=dict)
+    metrics_by_slice: dict[str, dict[str, float]] = field(default_factory=dict)
+    blessed: bool | None = None
+    pushed: bool | None = None
+    pushed_destination: str | None = None
+
+
+def outputs_of(store: metadata_store.MetadataStore, execution_id: int) -> dict[str, list[Any]]:
+    """Output artifacts of an execution keyed by output name (e.g. 'blessing')."""
+    events = [e for e in store.get_events_by_execution_ids([execution_id]) if e.type in OUTPUT_EVENTS]
+    artifacts = {a.id: a for a in store.get_artifacts_by_id([e.artifact_id for e in events])}
+    outputs: dict[str, list[Any]] = {}
+    for event in events:
+        key = event.path.steps[0].key if event.path.steps else ""
+        outputs.setdefault(key, []).append(artifacts[event.artifact_id])
+    return outputs
+
+
+def _int_property(artifact: Any, name: str) -> int | None:
+    if name in artifact.custom_properties:
+        return artifact.custom_properties[name].int_value
+    return None
+
+
+def slice_name(slice_key: tuple) -> str:
+    """'overall' for the whole eval split, else 'feature=value'."""
+    if not slice_key:
+        return "overall"
+    return ", ".join(f"{name}={value}" for name, value in slice_key)
+
+
+def evaluation_metrics(uri: str) -> dict[str, dict[str, float]]:
+    """Scalar metrics per slice from a TFMA evaluation artifact."""
+    import tensorflow_model_analysis as tfma
+
+    result = tfma.load_eval_result(uri)
+    by_slice: dict[str, dict[str, float]] = {}
+    for slice_key, metrics in result.slicing_metrics:
+        values: dict[str, float] = {}
+        for sub_key_metrics in metrics.values():
+            for metric_map in sub_key_metrics.values():
+                for name, value in metric_map.items():
+                    if isinstance(value, dict) and "doubleValue" in value:
+                        values[name] = float(value["doubleValue"])
+        by_slice[slice_name(slice_key)] = values
+    return by_slice
+
+
+def summarise(store: metadata_store.MetadataStore, run_id: str, nodes: list[NodeResult]) -> RunSummary:
+    """Collects blessing, push and metrics for the nodes of one run."""
+    summary = RunSummary(run_id=run_id, nodes=nodes)
+    for node in nodes:
+        if node.execution_id is None:
+            continue
+        outputs = outputs_of(store, node.execution_id)
+        if "blessing" in outputs:
+            summary.blessed = _int_property(outputs["blessing"][0], "blessed") == 1
+        if "evaluation" in outputs:
+            summary.metrics_by_slice = evaluation_metrics(outputs["evaluation"][0].uri)
+            summary.metrics = summary.metrics_by_slice.get("overall", {})
+        if "pushed_model" in outputs:
+            pushed = outputs["pushed_model"][0]
+            summary.pushed = _int_property(pushed, "pushed") == 1
+            if summary.pushed and "pushed_destination" in pushed.custom_properties:
+                summary.pushed_destination = pushed.custom_properties["pushed_destination"].string_value
+    return summary
+
+
+def format_summary(summary: RunSummary) -> str:
+    """A short, human-readable block for the end of a CLI run."""
+    lines = [f"Run {summary.run_id}"]
+    for node in summary.nodes:
+        lines.append(f"  {node.node_id:<32} {node.state:<9} {node.seconds:7.1f} s")
+    if summary.metrics:
+        shown = ("auc", "binary_accuracy", "precision", "recall", "calibration", "example_count")
+        metrics = ", ".join(f"{k}={summary.metrics[k]:.4f}" for k in shown if k in summary.metrics)
+        lines.append(f"  metrics (eval split): {metrics}")
+    if summary.blessed is not None:
+        lines.append(f"  blessed: {'yes' if summary.blessed else 'no'}")
+    if summary.pushed:
+        lines.append(f"  pushed model: {summary.pushed_destination}")
+    elif summary.pushed is False:
+        lines.append("  pushed model: nothing pushed (model not blessed)")
+    return "\n".join(lines)

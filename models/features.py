@@ -13,36 +13,23 @@ LABEL_KEY = "big_tipper"
 # A trip is a "big tipper" trip when the tip exceeds this share of the fare.
 BIG_TIP_FRACTION = 0.2
 
-# Continuous features: missing -> 0, then log1p (long right tails), then z-score.
+# Why so few inputs: whether a trip is a big tipper is decided mostly by how it was
+# paid (cash tips are not recorded: 0.04% positives, card trips 67.6%) and then by
+# the fare (a flat tip is a large share of a small fare). Measured on the eval split,
+# adding hour, day, month, community areas, company and bucketised coordinates
+# lowered AUC slightly (0.954 -> 0.951-0.953), so they stay out of the model; they
+# remain in the schema, the statistics and the evaluation slices.
+
+# Continuous features: missing -> 0, then log1p (long right tails: fares up to 700,
+# trips up to 1,710 miles; the log also keeps int8 input quantisation accurate),
+# then z-score with the training split's mean and standard deviation.
 LOG_NUMERIC_FEATURES = ("fare", "trip_miles", "trip_seconds")
-# Coordinates: missing -> 0, then z-score; a "missing" indicator is added per pair.
-COORDINATE_FEATURES = (
-    "pickup_latitude",
-    "pickup_longitude",
-    "dropoff_latitude",
-    "dropoff_longitude",
-)
-# Small integer categories used as ids directly: value -> id, missing -> 0 where
-# 0 is not a valid value. The number is the count of ids (max value + 1).
-INTEGER_CATEGORICAL_FEATURES = {
-    "trip_start_hour": 24,
-    "trip_start_day": 8,
-    "trip_start_month": 13,
-    "pickup_community_area": 78,
-    "dropoff_community_area": 78,
-}
-# Strings mapped through a vocabulary computed on the training split; unseen and
-# missing values share one out-of-vocabulary id.
-VOCABULARY_FEATURES = ("payment_type", "company")
-VOCABULARY_TOP_K = 100
+# Strings mapped through a vocabulary computed on the training split (most frequent
+# first); missing values become '' and unseen ones share one out-of-vocabulary id.
+VOCABULARY_FEATURES = ("payment_type",)
 VOCABULARY_OOV_BUCKETS = 1
 
-RAW_INPUT_FEATURES = (
-    *LOG_NUMERIC_FEATURES,
-    *COORDINATE_FEATURES,
-    *INTEGER_CATEGORICAL_FEATURES,
-    *VOCABULARY_FEATURES,
-)
+RAW_INPUT_FEATURES = (*LOG_NUMERIC_FEATURES, *VOCABULARY_FEATURES)
 assert LABEL_SOURCE not in RAW_INPUT_FEATURES, "the label's source must never be an input"
 
 
@@ -58,6 +45,9 @@ def vocabulary_name(key: str) -> str:
 
 def dense_feature_names() -> list[str]:
     """Transformed float inputs of the model, in a fixed order."""
-    return [transformed_name(k) for k in (*LOG_NUMERIC_FEATURES, *COORDINATE_FEATURES)] + [
-        "coordinates_missing_xf"
-    ]
+    return [transformed_name(k) for k in LOG_NUMERIC_FEATURES]
+
+
+def categorical_feature_names() -> list[str]:
+    """Transformed integer-id inputs of the model, in a fixed order."""
+    return [transformed_name(k) for k in VOCABULARY_FEATURES]

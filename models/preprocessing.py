@@ -42,21 +42,9 @@ def preprocessing_fn(inputs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         outputs[features.transformed_name(key)] = tft.scale_to_z_score(
             tf.math.log1p(tf.maximum(value, 0.0))
         )
-    missing = tf.zeros_like(outputs[features.transformed_name("fare")])
-    for key in features.COORDINATE_FEATURES:
-        value = fill_missing(inputs[key], 0.0)
-        missing = tf.maximum(missing, tf.cast(tf.equal(value, 0.0), tf.float32))
-        outputs[features.transformed_name(key)] = tft.scale_to_z_score(value)
-    outputs["coordinates_missing_xf"] = missing
-    for key, size in features.INTEGER_CATEGORICAL_FEATURES.items():
-        value = fill_missing(inputs[key], 0)
-        # Out-of-range values fold into id 0, the "missing/unknown" id.
-        in_range = tf.logical_and(value >= 0, value < size)
-        outputs[features.transformed_name(key)] = tf.where(in_range, value, tf.zeros_like(value))
     for key in features.VOCABULARY_FEATURES:
         outputs[features.transformed_name(key)] = tft.compute_and_apply_vocabulary(
             fill_missing(inputs[key], ""),
-            top_k=features.VOCABULARY_TOP_K,
             num_oov_buckets=features.VOCABULARY_OOV_BUCKETS,
             vocab_filename=features.vocabulary_name(key),
         )

@@ -7,7 +7,9 @@ never asks which orchestrator will run the result.
 from __future__ import annotations
 
 from tfx import v1 as tfx
+from tfx.dsl.components.base import executor_spec
 
+from pipeline.components.safe_pusher import executor as safe_pusher_executor
 from pipeline.config import BigQuerySource, CsvSource, PipelineConfig
 from pipeline.evaluation import eval_config
 from pipeline.metadata import connection_config
@@ -61,6 +63,7 @@ def create_components(config: PipelineConfig) -> list:
         push_destination=tfx.proto.PushDestination(
             filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_root)
         ),
+        custom_executor_spec=executor_spec.ExecutorClassSpec(safe_pusher_executor.Executor),
     )
     return [
         example_gen,

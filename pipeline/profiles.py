@@ -21,13 +21,19 @@ from pipeline.config import (
 PIPELINE_NAME = "taxi-edge"
 DEFAULT_LOCAL_ROOT = REPO_ROOT / "outputs"
 
-# The DirectRunner is named explicitly: Beam 2.7x otherwise first tries to download
-# its Prism runner binary, which behaves differently with and without a network.
-# In-memory mode with one worker is the fastest choice for data that fits a laptop.
+# Beam's local runner is named explicitly. In Beam 2.72 even "--runner=DirectRunner"
+# first tries to download the Prism runner binary (and falls back when offline), so
+# behaviour would depend on the network; FnApiRunner is the engine DirectRunner falls
+# back to for batch work, named directly, so nothing is ever downloaded.
+# TFX builds a source package of itself for every Beam step unless the arguments say
+# where workers get their code; local workers share this Python environment, so we
+# say so with a worker-image name that nothing local ever pulls.
+LOCAL_WORKER_DEPENDENCIES = "--sdk_container_image=local-workers-share-this-environment"
 LOCAL_BEAM_ARGS = (
-    "--runner=DirectRunner",
+    "--runner=FnApiRunner",
     "--direct_running_mode=in_memory",
     "--direct_num_workers=1",
+    LOCAL_WORKER_DEPENDENCIES,
 )
 
 

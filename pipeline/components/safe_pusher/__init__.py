@@ -1,0 +1,1 @@
+"""TFX's Pusher with an atomic, idempotent filesystem push."""

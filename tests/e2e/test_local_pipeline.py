@@ -1,0 +1,111 @@
+"""The whole pipeline with the local runner on a small real slice, twice.
+
+Asserts on what MLMD recorded (as TFX's own e2e tests do): every execution complete,
+the expected artifacts, a blessing, a pushed model; then an unchanged rerun in which
+everything up to the Trainer comes from the cache and nothing is pushed again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pipeline import profiles
+from pipeline.metadata import open_store
+from pipeline.mlmd_queries import run_executions
+from pipeline.runners import local
+from pipeline.summary import outputs_of
+from tests.conftest import read_sample_rows, write_slice
+
+pytestmark = pytest.mark.e2e
+
+ROWS = 3000
+ALL_NODES = {
+    "CsvExampleGen", "ImportSchemaGen", "StatisticsGen", "ExampleValidator", "Transform",
+    "Trainer", "latest_blessed_model_resolver", "Evaluator", "Pusher",
+}
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("e2e")
+    data = write_slice(root / "data", ROWS)
+    # Few steps, but the production gate: the model must clear the real AUC floor.
+    config = profiles.local(root=root / "out", data=data).with_training(train_steps=150, eval_steps=10)
+    first = local.run(config)
+    second = local.run(config)
+    return config, first, second
+
+
+def _outputs(store, execution):
+    return outputs_of(store, execution.id)
+
+
+def test_first_run_completes_every_component(two_runs):
+    config, first, _ = two_runs
+    assert first.succeeded, first.error
+    executions = run_executions(open_store(config.metadata), first.run_id)
+    assert set(executions) == ALL_NODES
+    states = {node: e.last_known_state for node, e in executions.items()}
+    assert all(state == 3 for state in states.values()), states  # 3 = COMPLETE
+
+
+def test_first_run_records_the_expected_artifacts_and_a_blessing(two_runs):
+    config, first, _ = two_runs
+    store = open_store(config.metadata)
+    executions = run_executions(store, first.run_id)
+    expected = {
+        "CsvExampleGen": "examples", "StatisticsGen": "statistics", "ImportSchemaGen": "schema",
+        "ExampleValidator": "anomalies", "Transform": "transform_graph", "Trainer": "model",
+        "Evaluator": "evaluation",
+    }
+    for node, key in expected.items():
+        [artifact] = _outputs(store, executions[node])[key]
+        assert Path(artifact.uri).exists(), (node, artifact.uri)
+    [blessing] = _outputs(store, executions["Evaluator"])["blessing"]
+    assert blessing.custom_properties["blessed"].int_value == 1
+    [pushed] = _outputs(store, executions["Pusher"])["pushed_model"]
+    assert pushed.custom_properties["pushed"].int_value == 1
+    destination = Path(pushed.custom_properties["pushed_destination"].string_value)
+    assert destination.parent == Path(config.serving_root)
+    assert (destination / "saved_model.pb").is_file()
+
+
+def test_pushed_model_serves_raw_examples(two_runs):
+    config, _, _ = two_runs
+    [version] = list(Path(config.serving_root).iterdir())
+    serve = tf.saved_model.load(str(version)).signatures["serving_default"]
+    header, rows = read_sample_rows()
+    examples = []
+    for row in rows[:5]:
+        feature = {}
+        for name, value in zip(header, row, strict=True):
+            if name == "tips" or value == "":
+                continue
+            if name in ("payment_type", "company"):
+                feature[name] = tf.train.Feature(bytes_list=tf.train.BytesList(value=[value.encode()]))
+            elif name in ("fare", "trip_miles") or "itude" in name:
+                feature[name] = tf.train.Feature(float_list=tf.train.FloatList(value=[float(value)]))
+            else:
+                feature[name] = tf.train.Feature(int64_list=tf.train.Int64List(value=[int(float(value))]))
+        examples.append(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
+    probabilities = serve(examples=tf.constant(examples))["outputs"].numpy()
+    assert probabilities.shape == (5, 1)
+    assert np.all((probabilities >= 0) & (probabilities <= 1))
+
+
+def test_unchanged_rerun_comes_from_cache_and_pushes_nothing_new(two_runs):
+    config, _, second = two_runs
+    assert second.succeeded, second.error
+    store = open_store(config.metadata)
+    executions = run_executions(store, second.run_id)
+    cached = {node for node, e in executions.items() if e.last_known_state == 5}  # 5 = CACHED
+    assert {"CsvExampleGen", "ImportSchemaGen", "StatisticsGen", "ExampleValidator", "Transform",
+            "Trainer"} <= cached
+    assert len(store.get_artifacts_by_type("Model")) == 1, "the Trainer ran again"
+    assert len(list(Path(config.serving_root).iterdir())) == 1, "a duplicate was pushed"
+    [pushed] = _outputs(store, executions["Pusher"])["pushed_model"]
+    assert pushed.custom_properties["pushed"].int_value == 1

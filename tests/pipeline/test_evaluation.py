@@ -1,0 +1,23 @@
+"""The Evaluator's blessing rule."""
+
+from __future__ import annotations
+
+from pipeline.config import EvaluationConfig
+from pipeline.evaluation import eval_config
+
+
+def test_auc_gate_applies_to_the_whole_eval_split_only():
+    config = eval_config(EvaluationConfig(auc_floor=0.93, max_auc_regression=0.002))
+    [auc] = [m for m in config.metrics_specs[0].metrics if m.class_name == "AUC"]
+    [gate] = auc.per_slice_thresholds
+    assert [s.feature_keys for s in gate.slicing_specs] == [[]]
+    assert gate.threshold.value_threshold.lower_bound.value == 0.93
+    assert gate.threshold.change_threshold.absolute.value == -0.002
+    assert not auc.HasField("threshold")
+
+
+def test_metrics_are_sliced_by_payment_type_and_hour():
+    config = eval_config(EvaluationConfig())
+    assert [list(s.feature_keys) for s in config.slicing_specs] == [[], ["payment_type"], ["trip_start_hour"]]
+    names = {m.class_name for m in config.metrics_specs[0].metrics}
+    assert {"AUC", "BinaryAccuracy", "Precision", "Recall", "Calibration", "ExampleCount"} <= names

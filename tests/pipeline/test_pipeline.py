@@ -1,0 +1,48 @@
+"""The pipeline factory: components, wiring and the IR it compiles to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline import profiles
+from pipeline.pipeline import create_pipeline
+from pipeline.runners import ir
+
+EXPECTED_NODES = [
+    "CsvExampleGen", "ImportSchemaGen", "StatisticsGen", "ExampleValidator", "Transform",
+    "Trainer", "latest_blessed_model_resolver", "Evaluator", "Pusher",
+]
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    root = tmp_path_factory.mktemp("root")
+    return ir.compile_pipeline(create_pipeline(profiles.load_profile("local", root=root)))
+
+
+def test_every_standard_component_is_in_the_pipeline(compiled):
+    assert sorted(ir.node_ids(compiled)) == sorted(EXPECTED_NODES)
+
+
+def test_wiring_follows_the_data(compiled):
+    upstream = ir.upstream_nodes(compiled)
+    assert set(upstream["Transform"]) == {"CsvExampleGen", "ImportSchemaGen"}
+    assert set(upstream["Trainer"]) == {"Transform", "ImportSchemaGen"}
+    assert set(upstream["Evaluator"]) == {"CsvExampleGen", "Trainer", "latest_blessed_model_resolver"}
+    assert set(upstream["Pusher"]) == {"Trainer", "Evaluator"}
+
+
+def test_cache_is_on_and_run_id_is_bound(compiled):
+    bound = ir.bind_run_id(compiled, "run-42")
+    assert "run-42" in str(bound.runtime_spec.pipeline_run_id)
+    assert all(
+        node.pipeline_node.execution_options.caching_options.enable_cache for node in compiled.nodes
+        if node.pipeline_node.node_info.id != "latest_blessed_model_resolver"
+    )
+
+
+def test_schema_is_the_curated_file(tmp_path: Path):
+    config = profiles.load_profile("local", root=tmp_path)
+    assert Path(config.schema_path).name == "schema.pbtxt" and Path(config.schema_path).is_file()

@@ -7,6 +7,7 @@ arguments answer instantly.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
@@ -76,19 +77,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_profile_arguments(parser: argparse.ArgumentParser) -> None:
+    """--profile/--data/--root: how every command finds a pipeline's outputs and MLMD."""
+    parser.add_argument("--profile", default="local", choices=sorted(profiles.PROFILES),
+                        help="environment profile (default: local)")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="folder with the input CSV files (default: the shipped taxi sample)")
+    parser.add_argument("--root", type=Path, default=None,
+                        help="where pipeline outputs, MLMD and the serving folder go (default: ./outputs)")
+
+
+# Modules that add their own subcommands: each has register(subparsers).
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the pipeline with the local runner")
-    run.add_argument("--profile", default="local", choices=sorted(profiles.PROFILES),
-                     help="environment profile (default: local)")
-    run.add_argument("--data", type=Path, default=None,
-                     help="folder with the input CSV files (default: the shipped taxi sample)")
-    run.add_argument("--root", type=Path, default=None,
-                     help="where pipeline outputs, MLMD and the serving folder go (default: ./outputs)")
+    add_profile_arguments(run)
     run.add_argument("--train-steps", type=int, default=None, help="override the training steps")
     run.add_argument("-v", "--verbose", action="store_true", help="show TFX and Beam logs")
     run.set_defaults(func=cmd_run)
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(commands)
     return parser
 
 

@@ -37,7 +37,7 @@ lint: setup
 	$(VENV)/bin/ruff check .
 
 bench: setup
-	$(VENV)/bin/python benchmarks/run_benchmarks.py $(ARGS)
+	$(VENV)/bin/python benchmarks/pipeline_vs_template.py $(ARGS)
 
 clean:
 	rm -rf outputs .pytest_cache

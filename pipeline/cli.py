@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline import profiles
+from pipeline import profiles, up_to_date
 
 log = logging.getLogger("pipeline")
 
@@ -63,6 +63,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     print(f"Profile {config.profile}: data {getattr(config.data, 'path', config.data)}, "
           f"outputs {config.pipeline_root}", flush=True)
+    if not args.force:
+        record = up_to_date.unchanged_run(config)
+        if record:
+            print(f"Up to date: data, schema, code, configuration and dependencies are unchanged since "
+                  f"run {record['run_id']}; nothing to run (--force runs the pipeline anyway).")
+            print(record["summary"])
+            return 0
 
     from pipeline.metadata import open_store
     from pipeline.runners import local
@@ -70,10 +77,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     result = local.run(config, progress=PrintProgress())
     summary = summarise(open_store(config.metadata), result.run_id, result.nodes)
-    print(format_summary(summary))
+    summary_text = format_summary(summary)
+    print(summary_text)
     if not result.succeeded:
+        up_to_date.forget(config)
         print(f"Run failed at {result.failed_node}: {result.error}", file=sys.stderr)
         return 1
+    up_to_date.save_record(config, result.run_id, summary_text, summary.pushed_destination)
     return 0
 
 
@@ -97,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the pipeline with the local runner")
     add_profile_arguments(run)
     run.add_argument("--train-steps", type=int, default=None, help="override the training steps")
+    run.add_argument("--force", action="store_true",
+                     help="run even if nothing changed since the last successful run")
     run.add_argument("-v", "--verbose", action="store_true", help="show TFX and Beam logs")
     run.set_defaults(func=cmd_run)
     for module_name in COMMAND_MODULES:

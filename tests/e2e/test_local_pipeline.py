@@ -7,6 +7,8 @@ everything up to the Trainer comes from the cache and nothing is pushed again.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +16,9 @@ import pytest
 import tensorflow as tf
 
 from pipeline import profiles
+from pipeline.config import REPO_ROOT
 from pipeline.metadata import open_store
-from pipeline.mlmd_queries import run_executions
+from pipeline.mlmd_queries import run_executions, run_ids
 from pipeline.runners import local
 from pipeline.summary import outputs_of
 from tests.conftest import read_sample_rows, write_slice
@@ -29,15 +32,44 @@ ALL_NODES = {
 }
 
 
+TRAIN_STEPS = 150
+
+
+def _cli_run(data: Path, root: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", "run", "--data", str(data), "--root", str(root),
+         "--train-steps", str(TRAIN_STEPS)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=1200,
+    )
+
+
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
+    """Run 1 through the CLI as a user types it; run 2 in-process through TFX's cache."""
     root = tmp_path_factory.mktemp("e2e")
     data = write_slice(root / "data", ROWS)
     # Few steps, but the production gate: the model must clear the real AUC floor.
-    config = profiles.local(root=root / "out", data=data).with_training(train_steps=150, eval_steps=10)
-    first = local.run(config)
+    config = profiles.local(root=root / "out", data=data).with_training(train_steps=TRAIN_STEPS)
+    cli = _cli_run(data, root / "out")
+    assert cli.returncode == 0, cli.stdout[-3000:] + cli.stderr[-3000:]
+    [first_run_id] = run_ids(open_store(config.metadata))
+    first = local.RunResult(run_id=first_run_id)
     second = local.run(config)
-    return config, first, second
+    return config, first, second, cli
+
+
+def test_cli_shows_progress_and_a_summary(two_runs):
+    *_, cli = two_runs
+    assert "[1/9]" in cli.stdout and "[9/9] Pusher: complete" in cli.stdout
+    assert "metrics (eval split): auc=" in cli.stdout
+    assert "blessed: yes" in cli.stdout and "pushed model: " in cli.stdout
+
+
+def test_cli_rerun_with_nothing_changed_answers_up_to_date(two_runs):
+    config, *_ = two_runs
+    again = _cli_run(Path(config.data.path), Path(config.pipeline_root).parent)
+    assert again.returncode == 0
+    assert "Up to date" in again.stdout and "blessed: yes" in again.stdout
 
 
 def _outputs(store, execution):
@@ -45,8 +77,7 @@ def _outputs(store, execution):
 
 
 def test_first_run_completes_every_component(two_runs):
-    config, first, _ = two_runs
-    assert first.succeeded, first.error
+    config, first, *_ = two_runs
     executions = run_executions(open_store(config.metadata), first.run_id)
     assert set(executions) == ALL_NODES
     states = {node: e.last_known_state for node, e in executions.items()}
@@ -54,7 +85,7 @@ def test_first_run_completes_every_component(two_runs):
 
 
 def test_first_run_records_the_expected_artifacts_and_a_blessing(two_runs):
-    config, first, _ = two_runs
+    config, first, *_ = two_runs
     store = open_store(config.metadata)
     executions = run_executions(store, first.run_id)
     expected = {
@@ -75,7 +106,7 @@ def test_first_run_records_the_expected_artifacts_and_a_blessing(two_runs):
 
 
 def test_pushed_model_serves_raw_examples(two_runs):
-    config, _, _ = two_runs
+    config, *_ = two_runs
     [version] = list(Path(config.serving_root).iterdir())
     serve = tf.saved_model.load(str(version)).signatures["serving_default"]
     header, rows = read_sample_rows()
@@ -98,7 +129,7 @@ def test_pushed_model_serves_raw_examples(two_runs):
 
 
 def test_unchanged_rerun_comes_from_cache_and_pushes_nothing_new(two_runs):
-    config, _, second = two_runs
+    config, _, second, _ = two_runs
     assert second.succeeded, second.error
     store = open_store(config.metadata)
     executions = run_executions(store, second.run_id)

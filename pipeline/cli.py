@@ -58,9 +58,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Runs the pipeline once and prints the summary; exit code 1 on failure."""
     _quiet_libraries(args.verbose)
     config = _build_config(args)
-    if isinstance(config.data, profiles.CsvSource) and not Path(config.data.path).is_dir():
-        print(f"error: data folder {config.data.path} does not exist", file=sys.stderr)
-        return 2
+    if isinstance(config.data, profiles.CsvSource):
+        from models.features import LABEL_SOURCE
+        from pipeline.preflight import InputDataError, check_csv_folder
+
+        try:
+            check_csv_folder(config.data.path, config.schema_path, LABEL_SOURCE)
+        except InputDataError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     print(f"Profile {config.profile}: data {getattr(config.data, 'path', config.data)}, "
           f"outputs {config.pipeline_root}", flush=True)
     if not args.force:
@@ -72,10 +78,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             return 0
 
     from pipeline.metadata import open_store
+    from pipeline.run_lock import ConcurrentRunError
     from pipeline.runners import local
     from pipeline.summary import format_summary, summarise
 
-    result = local.run(config, progress=PrintProgress())
+    try:
+        result = local.run(config, progress=PrintProgress())
+    except ConcurrentRunError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 3
     summary = summarise(open_store(config.metadata), result.run_id, result.nodes)
     summary_text = format_summary(summary)
     print(summary_text)

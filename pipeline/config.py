@@ -104,6 +104,20 @@ class EvaluationConfig:
 
 
 @dataclass(frozen=True)
+class DataGateConfig:
+    """Which ExampleValidator findings stop a run before Transform.
+
+    ``block_severities``: TFDV severities that block (ERROR by default).
+    ``warn_only_kinds``: anomaly kinds (TFDV ``AnomalyInfo.Type`` names, e.g.
+    ``ENUM_TYPE_UNEXPECTED_STRING_VALUES``) that are only logged even at a blocking
+    severity.
+    """
+
+    block_severities: tuple[str, ...] = ("ERROR",)
+    warn_only_kinds: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     """One environment profile: roots, metadata, data source, Beam and image.
 
@@ -121,6 +135,7 @@ class PipelineConfig:
     beam_args: tuple[str, ...] = ()
     training: TrainingConfig = field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    data_gate: DataGateConfig = field(default_factory=DataGateConfig)
     enable_cache: bool = True
     image: str | None = None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from tfx import v1 as tfx
 from tfx.dsl.components.base import executor_spec
 
+from pipeline.components.data_gate.component import DataGate
 from pipeline.components.safe_pusher import executor as safe_pusher_executor
 from pipeline.config import BigQuerySource, CsvSource, PipelineConfig
 from pipeline.evaluation import eval_config
@@ -32,11 +33,19 @@ def create_components(config: PipelineConfig) -> list:
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
     )
+    data_gate = DataGate(
+        anomalies=example_validator.outputs["anomalies"],
+        block_severities=",".join(config.data_gate.block_severities),
+        warn_only_kinds=",".join(config.data_gate.warn_only_kinds),
+    )
     transform = tfx.components.Transform(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=config.training.preprocessing_fn,
     )
+    # Nothing trains on data that failed validation: Transform (and so everything
+    # after it) waits for the gate, which fails the run on blocking anomalies.
+    transform.add_upstream_node(data_gate)
     trainer = tfx.components.Trainer(
         run_fn=config.training.run_fn,
         examples=transform.outputs["transformed_examples"],
@@ -70,6 +79,7 @@ def create_components(config: PipelineConfig) -> list:
         statistics_gen,
         schema_gen,
         example_validator,
+        data_gate,
         transform,
         trainer,
         model_resolver,

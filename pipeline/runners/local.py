@@ -7,12 +7,14 @@ from the cache.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pipeline.config import PipelineConfig
+from pipeline.config import PipelineConfig, SqliteMetadata
 from pipeline.pipeline import create_pipeline
+from pipeline.run_lock import exclusive_store
 from pipeline.runners import ir
 
 log = logging.getLogger(__name__)
@@ -47,9 +49,17 @@ def run(config: PipelineConfig, progress: Progress | None = None,
     """Runs the pipeline for ``config``; stops at the first failing node.
 
     A failed node is recorded as FAILED in MLMD by TFX's launcher; rerunning the same
-    configuration then serves every finished node from the cache.
+    configuration then serves every finished node from the cache. Raises
+    ``ConcurrentRunError`` if another run holds the same SQLite store.
     """
-    progress = progress or Progress()
+    lock = (exclusive_store(config.metadata.path) if isinstance(config.metadata, SqliteMetadata)
+            else contextlib.nullcontext())
+    with lock:
+        return _run_locked(config, progress or Progress(), on_compiled)
+
+
+def _run_locked(config: PipelineConfig, progress: Progress,
+                on_compiled: Callable[[str], None] | None) -> RunResult:
     compiled = ir.compile_pipeline(create_pipeline(config))
     run_id = ir.new_run_id()
     bound = ir.bind_run_id(compiled, run_id)

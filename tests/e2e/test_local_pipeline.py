@@ -27,7 +27,7 @@ pytestmark = pytest.mark.e2e
 
 ROWS = 3000
 ALL_NODES = {
-    "CsvExampleGen", "ImportSchemaGen", "StatisticsGen", "ExampleValidator", "Transform",
+    "CsvExampleGen", "ImportSchemaGen", "StatisticsGen", "ExampleValidator", "DataGate", "Transform",
     "Trainer", "latest_blessed_model_resolver", "Evaluator", "Pusher",
 }
 
@@ -60,7 +60,7 @@ def two_runs(tmp_path_factory):
 
 def test_cli_shows_progress_and_a_summary(two_runs):
     *_, cli = two_runs
-    assert "[1/9]" in cli.stdout and "[9/9] Pusher: complete" in cli.stdout
+    assert "[1/10]" in cli.stdout and "[10/10] Pusher: complete" in cli.stdout
     assert "metrics (eval split): auc=" in cli.stdout
     assert "blessed: yes" in cli.stdout and "pushed model: " in cli.stdout
 

@@ -11,7 +11,7 @@ from pipeline.pipeline import create_pipeline
 from pipeline.runners import ir
 
 EXPECTED_NODES = [
-    "CsvExampleGen", "ImportSchemaGen", "StatisticsGen", "ExampleValidator", "Transform",
+    "CsvExampleGen", "ImportSchemaGen", "StatisticsGen", "ExampleValidator", "DataGate", "Transform",
     "Trainer", "latest_blessed_model_resolver", "Evaluator", "Pusher",
 ]
 
@@ -28,7 +28,9 @@ def test_every_standard_component_is_in_the_pipeline(compiled):
 
 def test_wiring_follows_the_data(compiled):
     upstream = ir.upstream_nodes(compiled)
-    assert set(upstream["Transform"]) == {"CsvExampleGen", "ImportSchemaGen"}
+    assert set(upstream["DataGate"]) == {"ExampleValidator"}
+    # Nothing trains before the data gate has passed the data.
+    assert set(upstream["Transform"]) == {"CsvExampleGen", "ImportSchemaGen", "DataGate"}
     assert set(upstream["Trainer"]) == {"Transform", "ImportSchemaGen"}
     assert set(upstream["Evaluator"]) == {"CsvExampleGen", "Trainer", "latest_blessed_model_resolver"}
     assert set(upstream["Pusher"]) == {"Trainer", "Evaluator"}

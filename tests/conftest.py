@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,11 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from pipeline.config import DEFAULT_DATA  # noqa: E402
+
+# TFX's Beam executors parse absl flags from sys.argv (base_beam_executor.py); under
+# pytest that is pytest's own command line, where "-v" reads as absl's --verbosity.
+# Pytest has parsed its arguments by now, so in-process pipeline runs get a neutral argv.
+sys.argv = sys.argv[:1]
 
 SAMPLE_CSV = DEFAULT_DATA / "data.csv"
 

@@ -48,6 +48,8 @@ EXAMPLES_KEY = "examples"
 OUTPUT_KEY = "tflite_models"
 
 BUNDLE_MODEL_FILE = "model.tflite"
+# What a device installs to run a bundle (also used by the edge-runtime test).
+EDGE_REQUIREMENTS = os.path.join(os.path.dirname(__file__), "edge_requirements.txt")
 OUTPUT_NAME = "probability"
 # The bundle, run on raw rows through the numpy preprocessing, may differ from the same
 # variant run on the Transform graph's outputs only by float rounding.
@@ -222,6 +224,7 @@ class Executor(base_executor.BaseExecutor):
         with open(os.path.join(bundle_dir, edge_client.SPEC_FILE), "w") as handle:
             json.dump(spec, handle, indent=2)
         shutil.copyfile(edge_client.__file__, os.path.join(bundle_dir, "edge_client.py"))
+        shutil.copyfile(EDGE_REQUIREMENTS, os.path.join(bundle_dir, "requirements.txt"))
         info = {"variant": chosen.as_dict(), "saved_model_reference": dict(reference),
                 "model_uri": model_artifact.uri, "runtime": "ai-edge-litert (builtin ops only) + numpy"}
         with open(os.path.join(bundle_dir, "bundle.json"), "w") as handle:

@@ -25,7 +25,8 @@ def _representative():
     rng = np.random.default_rng(0)
     # Covers the test inputs' range: int8 clips whatever calibration did not see.
     for _ in range(50):
-        yield {"x_xf": rng.uniform(-2.5, 2.5, size=(1, 1)).astype(np.float32), "id_xf": rng.integers(0, 3, (1, 1))}
+        yield {"x_xf": rng.uniform(-2.5, 2.5, size=(1, 1)).astype(np.float32),
+               "id_xf": rng.integers(0, 3, (1, 1))}
 
 
 @pytest.mark.parametrize("int8_io", [False, True])

@@ -27,7 +27,8 @@ SPEC = {
 
 
 def test_numeric_columns_are_log_z_scored_in_float32():
-    inputs = edge_client.Preprocessor(SPEC)([{"fare": "12.45", "trip_seconds": "300", "payment_type": "Cash"}])
+    row = {"fare": "12.45", "trip_seconds": "300", "payment_type": "Cash"}
+    inputs = edge_client.Preprocessor(SPEC)([row])
     expected = (np.log1p(np.float32(12.45)) - np.float32(2.0)) / np.float32(0.5)
     assert inputs["fare_xf"].dtype == np.float32 and inputs["fare_xf"].shape == (1, 1)
     assert inputs["fare_xf"][0, 0] == expected
@@ -44,7 +45,8 @@ def test_missing_optional_numbers_are_zero_and_negative_ones_clip_to_zero():
 
 
 def test_strings_map_to_vocabulary_ids_and_unseen_ones_to_the_oov_id():
-    rows = [{"fare": 1, "payment_type": value} for value in ("Cash", "Credit Card", "cash", "Bitcoin", b"Cash")]
+    values = ("Cash", "Credit Card", "cash", "Bitcoin", b"Cash")
+    rows = [{"fare": 1, "payment_type": value} for value in values]
     ids = edge_client.Preprocessor(SPEC)(rows)["payment_type_xf"].reshape(-1)
     assert ids.dtype == np.int64
     assert ids.tolist() == [0, 1, 2, 2, 0]

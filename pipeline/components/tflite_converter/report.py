@@ -14,7 +14,7 @@ COLUMNS = (
     ("weights (bytes)", "weight_bytes", "{:,}"),
     ("AUC", "auc", "{:.4f}"),
     ("accuracy", "accuracy", "{:.4f}"),
-    ("max |p - p_saved|", "max_abs_diff", "{:.2e}"),
+    ("max abs diff vs SavedModel", "max_abs_diff", "{:.2e}"),
     ("label agreement", "label_agreement", "{:.4f}"),
     ("1-row (ms)", "single_row_ms", "{:.4f}"),
     ("batch (ms)", "batch_ms", "{:.3f}"),

@@ -118,6 +118,33 @@ class DataGateConfig:
 
 
 @dataclass(frozen=True)
+class TFLiteConfig:
+    """The TFLite component: which variants to build, how to measure them, the push gate.
+
+    The pushed variant is the smallest one whose AUC on the eval split is at least the
+    SavedModel's minus ``auc_budget``. Bundles go to ``<serving_root>/<edge_subdir>/<version>``.
+    """
+
+    enabled: bool = True
+    variants: tuple[str, ...] = ("float32", "dynamic_range", "int8", "float16")
+    auc_budget: float = 0.005
+    eval_rows: int = 5000
+    representative_rows: int = 500
+    latency_rows: int = 200
+    batch_size: int = 256
+    # int8 variant with int8 input/output tensors (the client quantizes); else float I/O
+    # around integer kernels, which keeps the output's full resolution.
+    int8_io: bool = False
+    edge_subdir: str = "edge"
+
+    def __post_init__(self) -> None:
+        if self.auc_budget < 0:
+            raise ValueError("auc_budget must be >= 0")
+        if min(self.eval_rows, self.representative_rows, self.latency_rows, self.batch_size) < 1:
+            raise ValueError("row counts must be positive")
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     """One environment profile: roots, metadata, data source, Beam and image.
 
@@ -136,12 +163,22 @@ class PipelineConfig:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     data_gate: DataGateConfig = field(default_factory=DataGateConfig)
+    tflite: TFLiteConfig = field(default_factory=TFLiteConfig)
     enable_cache: bool = True
     image: str | None = None
 
     def with_overrides(self, **changes: object) -> PipelineConfig:
         """A copy with some fields replaced (nested configs are replaced whole)."""
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def edge_root(self) -> str:
+        """Where edge bundles are pushed (numeric version folders, like the SavedModels')."""
+        return f"{self.serving_root.rstrip('/')}/{self.tflite.edge_subdir}"
+
+    def with_tflite(self, **changes: object) -> PipelineConfig:
+        """A copy with some TFLite component settings replaced."""
+        return self.with_overrides(tflite=dataclasses.replace(self.tflite, **changes))  # type: ignore[arg-type]
 
     def with_training(self, **changes: object) -> PipelineConfig:
         """A copy with some training hyperparameters replaced."""

@@ -11,6 +11,7 @@ from tfx.dsl.components.base import executor_spec
 
 from pipeline.components.data_gate.component import DataGate
 from pipeline.components.safe_pusher import executor as safe_pusher_executor
+from pipeline.components.tflite_converter.component import TFLiteConverter
 from pipeline.config import BigQuerySource, CsvSource, PipelineConfig
 from pipeline.evaluation import eval_config
 from pipeline.metadata import connection_config
@@ -74,7 +75,7 @@ def create_components(config: PipelineConfig) -> list:
         ),
         custom_executor_spec=executor_spec.ExecutorClassSpec(safe_pusher_executor.Executor),
     )
-    return [
+    components = [
         example_gen,
         statistics_gen,
         schema_gen,
@@ -86,6 +87,18 @@ def create_components(config: PipelineConfig) -> list:
         evaluator,
         pusher,
     ]
+    if config.tflite.enabled:
+        # After the Evaluator, gated on its blessing: unblessed models are neither
+        # converted nor pushed. Pushes its own bundle, independently of the Pusher.
+        components.append(TFLiteConverter(
+            model=trainer.outputs["model"],
+            model_blessing=evaluator.outputs["blessing"],
+            transform_graph=transform.outputs["transform_graph"],
+            examples=example_gen.outputs["examples"],
+            config=config.tflite,
+            push_root=config.edge_root,
+        ))
+    return components
 
 
 def create_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import profiles
-from pipeline.config import REPO_ROOT, CsvSource, EvaluationConfig
+from pipeline.config import REPO_ROOT, CsvSource, EvaluationConfig, TFLiteConfig
 from pipeline.metadata import open_store
 from pipeline.mlmd_queries import run_executions, run_ids
 from pipeline.runners import local
@@ -94,9 +94,11 @@ def test_failed_push_leaves_the_previous_model_serving(served):
     if subprocess.run(["chattr", "+i", served.serving_root], capture_output=True).returncode != 0:
         pytest.skip("this filesystem cannot make a folder immutable (chattr +i)")
     try:
-        # A new model that is sure to be blessed, so that the Pusher really tries.
+        # A new model that is sure to be blessed, so that the Pusher really tries; the
+        # edge bundle's push is switched off so that the Pusher is the one that fails.
         config = served.with_training(train_steps=STEPS + 20).with_overrides(
-            evaluation=EvaluationConfig(auc_floor=0.5, max_auc_regression=1.0))
+            evaluation=EvaluationConfig(auc_floor=0.5, max_auc_regression=1.0),
+            tflite=TFLiteConfig(enabled=False))
         result = local.run(config)
     finally:
         subprocess.run(["chattr", "-i", served.serving_root], check=True)

@@ -12,7 +12,7 @@ from pipeline.runners import ir
 
 EXPECTED_NODES = [
     "CsvExampleGen", "ImportSchemaGen", "StatisticsGen", "ExampleValidator", "DataGate", "Transform",
-    "Trainer", "latest_blessed_model_resolver", "Evaluator", "Pusher",
+    "Trainer", "latest_blessed_model_resolver", "Evaluator", "Pusher", "TFLiteConverter",
 ]
 
 
@@ -34,6 +34,12 @@ def test_wiring_follows_the_data(compiled):
     assert set(upstream["Trainer"]) == {"Transform", "ImportSchemaGen"}
     assert set(upstream["Evaluator"]) == {"CsvExampleGen", "Trainer", "latest_blessed_model_resolver"}
     assert set(upstream["Pusher"]) == {"Trainer", "Evaluator"}
+    assert set(upstream["TFLiteConverter"]) == {"Trainer", "Evaluator", "Transform", "CsvExampleGen"}
+
+
+def test_tflite_component_can_be_switched_off(tmp_path: Path):
+    config = profiles.load_profile("local", root=tmp_path).with_tflite(enabled=False)
+    assert "TFLiteConverter" not in ir.node_ids(ir.compile_pipeline(create_pipeline(config)))
 
 
 def test_cache_is_on_and_run_id_is_bound(compiled):

@@ -96,10 +96,15 @@ def load_pipeline_spec(path: Path) -> pipeline_spec_pb2.PipelineSpec:
     return spec
 
 
+def upstream_tasks(spec: pipeline_spec_pb2.PipelineSpec) -> dict[str, set[str]]:
+    """Each root-DAG task's upstream tasks: declared dependencies plus producers of its inputs."""
+    return {name: set(task.dependent_tasks) | _producers(task) for name, task in spec.root.dag.tasks.items()}
+
+
 def task_order(spec: pipeline_spec_pb2.PipelineSpec) -> list[str]:
     """Root-DAG task names in a dependency order (ties broken by name, so the order is stable)."""
     tasks = spec.root.dag.tasks
-    upstream = {name: set(task.dependent_tasks) | _producers(task) for name, task in tasks.items()}
+    upstream = upstream_tasks(spec)
     for name, deps in upstream.items():
         missing = deps - set(tasks)
         if missing:
@@ -113,6 +118,22 @@ def task_order(spec: pipeline_spec_pb2.PipelineSpec) -> list[str]:
         order.append(ready[0])
         done.add(ready[0])
     return order
+
+
+def executor_spec(spec: pipeline_spec_pb2.PipelineSpec,
+                  task_name: str) -> pipeline_spec_pb2.PipelineDeploymentConfig.ExecutorSpec:
+    """The deployment spec's executor (container, resolver, importer) of one root-DAG task."""
+    component = spec.components[spec.root.dag.tasks[task_name].component_ref.name]
+    executors = json_format.MessageToDict(spec.deployment_spec)["executors"]
+    result = pipeline_spec_pb2.PipelineDeploymentConfig.ExecutorSpec()
+    json_format.ParseDict(executors[component.executor_label], result)
+    return result
+
+
+def task_image(spec: pipeline_spec_pb2.PipelineSpec, task_name: str) -> str | None:
+    """The container image a task runs in (None for resolver and importer tasks)."""
+    executor = executor_spec(spec, task_name)
+    return executor.container.image if executor.WhichOneof("spec") == "container" else None
 
 
 def _producers(task: pipeline_spec_pb2.PipelineTaskSpec) -> set[str]:
@@ -335,22 +356,20 @@ def run_pipeline(spec_path: Path, pipeline_root: Path, *, run_id: str | None = N
         component = spec.components[task.component_ref.name]
         if component.WhichOneof("implementation") == "dag":
             raise NotImplementedError(f"task {task_name}: nested DAGs are not supported")
-        executor = spec.deployment_spec.fields["executors"].struct_value.fields[component.executor_label]
-        executor_spec = pipeline_spec_pb2.PipelineDeploymentConfig.ExecutorSpec()
-        json_format.ParseDict(json_format.MessageToDict(executor), executor_spec)
+        executor = executor_spec(spec, task_name)
         task_root = pipeline_root / run_id / task_name
         executor_input = build_executor_input(spec, task_name, result.tasks, task_root, run_id,
                                               runtime_parameters)
         started = time.monotonic()
-        kind = executor_spec.WhichOneof("spec")
+        kind = executor.WhichOneof("spec")
         if kind == "resolver":
-            outputs = _resolve(executor_spec.resolver, executor_input, store)
+            outputs = _resolve(executor.resolver, executor_input, store)
             result.tasks[task_name] = TaskResult(task_name, "resolver", time.monotonic() - started, outputs)
             log.info("%s resolved %s", task_name, {k: [a["uri"] for a in v] for k, v in outputs.items()})
             continue
         if kind != "container":
             raise NotImplementedError(f"task {task_name}: {kind} executors are not supported")
-        container = executor_spec.container
+        container = executor.container
         if container.lifecycle.HasField("pre_cache_check"):
             _run(container_command(container.lifecycle.pre_cache_check, executor_input, python),
                  task_root / "pre_cache_check.log", cwd, environment)

@@ -220,6 +220,9 @@ def resolve_placeholders(text: str, executor_input: Mapping[str, Any]) -> str:
         if parsed["kind"] == "parameters":
             if parsed["io"] == "inputs":
                 value = section.get("parameterValues", {})[name]
+                if isinstance(value, float) and value.is_integer():
+                    # protobuf Values hold every number as a double; integers print as KFP prints them
+                    return str(int(value))
                 return value if isinstance(value, str) else json.dumps(value)
             return section["parameters"][name]["outputFile"]
         artifacts = section.get("artifacts", {}).get(name, {}).get("artifacts", [])

@@ -11,7 +11,7 @@ UV_VERSION := 0.13.9
 export TF_USE_LEGACY_KERAS := 1
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: setup run test test-fast lint bench clean
+.PHONY: setup run test test-fast lint bench clean image kfp-compile kfp-submit kfp-local
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -38,6 +38,22 @@ lint: setup
 
 bench: setup
 	$(VENV)/bin/python benchmarks/pipeline_vs_template.py $(ARGS)
+
+# Kubeflow Pipelines / Vertex AI. IMAGE is the pipeline image every task runs in.
+IMAGE ?= taxi-edge:latest
+CONTAINER_TOOL ?= docker
+
+image:
+	$(CONTAINER_TOOL) build -t $(IMAGE) .
+
+kfp-compile: setup
+	$(VENV)/bin/python -m pipeline compile-kfp --image $(IMAGE) $(ARGS)
+
+kfp-submit: setup
+	$(VENV)/bin/python -m pipeline submit-kfp --image $(IMAGE) $(ARGS)
+
+kfp-local: setup
+	$(VENV)/bin/python -m pipeline run-kfp-local $(ARGS)
 
 clean:
 	rm -rf outputs .pytest_cache

@@ -145,6 +145,79 @@ class TFLiteConfig:
 
 
 @dataclass(frozen=True)
+class ComponentResources:
+    """Container resources for one component's pod (KFP ``ResourceSpec``).
+
+    Requests are what the scheduler reserves, limits what the pod may use; memory
+    in GiB. An accelerator is named as KFP expects it (``NVIDIA_TESLA_T4`` on
+    Vertex, ``nvidia.com/gpu`` on GKE).
+    """
+
+    cpu_request: float | None = None
+    cpu_limit: float | None = None
+    memory_request_gib: float | None = None
+    memory_limit_gib: float | None = None
+    accelerator_type: str | None = None
+    accelerator_count: int = 0
+
+
+@dataclass(frozen=True)
+class DataflowConfig:
+    """Where the heavy Beam components run their work: Google Cloud Dataflow.
+
+    Workers run the pipeline's own container image (``--sdk_container_image``),
+    so they have ``models/`` (Transform's ``preprocessing_fn``) and the locked
+    dependencies without any package upload at run time.
+    """
+
+    project: str
+    region: str
+    temp_location: str
+    machine_type: str = "n1-standard-4"
+    max_num_workers: int = 10
+    disk_size_gb: int = 50
+    service_account: str | None = None
+    # Beam components that hand their work to Dataflow; the others run Beam in their own pod.
+    components: tuple[str, ...] = ("BigQueryExampleGen", "CsvExampleGen", "StatisticsGen", "Transform",
+                                   "Evaluator")
+
+    def beam_args(self, image: str) -> tuple[str, ...]:
+        """The Beam pipeline arguments for one Dataflow job."""
+        args = [
+            "--runner=DataflowRunner",
+            f"--project={self.project}",
+            f"--region={self.region}",
+            f"--temp_location={self.temp_location}",
+            f"--machine_type={self.machine_type}",
+            f"--max_num_workers={self.max_num_workers}",
+            f"--disk_size_gb={self.disk_size_gb}",
+            f"--sdk_container_image={image}",
+            "--experiments=use_runner_v2",
+        ]
+        if self.service_account:
+            args.append(f"--service_account_email={self.service_account}")
+        return tuple(args)
+
+
+@dataclass(frozen=True)
+class KubeflowConfig:
+    """Kubeflow Pipelines v2 (GKE) / Vertex AI Pipelines settings: only the Kubeflow runner reads them.
+
+    ``host`` is the KFP API endpoint for open-source KFP; ``project``/``region``
+    name the Vertex AI location. ``resources`` maps component ids to their pod
+    resources; ``dataflow`` (optional) moves the heavy Beam work to Dataflow.
+    """
+
+    project: str | None = None
+    region: str = "us-central1"
+    host: str | None = None
+    service_account: str | None = None
+    experiment: str | None = None
+    resources: dict[str, ComponentResources] = field(default_factory=dict)
+    dataflow: DataflowConfig | None = None
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     """One environment profile: roots, metadata, data source, Beam and image.
 
@@ -166,6 +239,7 @@ class PipelineConfig:
     tflite: TFLiteConfig = field(default_factory=TFLiteConfig)
     enable_cache: bool = True
     image: str | None = None
+    kubeflow: KubeflowConfig | None = None
 
     def with_overrides(self, **changes: object) -> PipelineConfig:
         """A copy with some fields replaced (nested configs are replaced whole)."""

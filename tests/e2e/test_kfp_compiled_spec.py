@@ -1,0 +1,140 @@
+"""The compiled Kubeflow spec runs: every task's own container command, with a launcher's ExecutorInput.
+
+The gke profile is compiled with local folders instead of gs:// and Beam in the pods
+(Dataflow needs a cloud); the DAG, executors, commands and parameters are what a
+cluster gets. Its artifacts are compared with the local runner's on the same slice.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import tensorflow as tf
+from tensorflow_metadata.proto.v0 import statistics_pb2
+
+from pipeline import profiles
+from pipeline.config import DEFAULT_SCHEMA, REPO_ROOT
+from pipeline.pipeline import create_pipeline
+from pipeline.runners import ir, kfp_local_launcher, kubeflow
+from tests.conftest import write_slice
+
+pytestmark = pytest.mark.e2e
+
+ROWS = 3000
+TRAIN_STEPS = 100
+BLESSING_RESOLVER = "latest_blessed_model_resolver-model-blessing-resolver"
+MODEL_RESOLVER = "latest_blessed_model_resolver-model-resolver"
+
+
+@pytest.fixture(scope="module")
+def kfp_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("kfp")
+    data = write_slice(root / "data", ROWS)
+    config = profiles.gke(root=str(root / "cloud"), data=data, image="taxi-edge:test", use_dataflow=False,
+                          schema=str(DEFAULT_SCHEMA), env={}).with_training(train_steps=TRAIN_STEPS)
+    compiled = kubeflow.compile_pipeline(config, root / "compiled")
+    result = kfp_local_launcher.run_pipeline(compiled.kfp_package, root / "kfp-root", cwd=REPO_ROOT)
+    return config, compiled, result, root, data
+
+
+@pytest.fixture(scope="module")
+def local_reference(kfp_run):
+    """The local runner's ExampleGen, schema and statistics on the same slice (deterministic steps)."""
+    *_, root, data = kfp_run
+    config = profiles.local(root=root / "local", data=data)
+    bound = ir.bind_run_id(ir.compile_pipeline(create_pipeline(config)), "reference")
+    nodes = ("CsvExampleGen", "ImportSchemaGen", "StatisticsGen")
+    results = {node: ir.launch_node(bound, node) for node in nodes}
+    assert all(r.state == "complete" for r in results.values()), results
+    pipeline_root = Path(config.pipeline_root)
+    return {
+        "examples": _only(pipeline_root / "CsvExampleGen" / "examples"),
+        "schema": _only(pipeline_root / "ImportSchemaGen" / "schema"),
+        "statistics": _only(pipeline_root / "StatisticsGen" / "statistics"),
+    }
+
+
+def _only(folder: Path) -> Path:
+    [execution] = list(folder.iterdir())
+    return execution
+
+
+def _count_records(split_dir: Path) -> int:
+    return sum(1 for path in split_dir.glob("*.gz") for _ in tf.data.TFRecordDataset(str(path), "GZIP"))
+
+
+def _num_examples(stats_dir: Path, split: str) -> int:
+    stats = statistics_pb2.DatasetFeatureStatisticsList()
+    stats.ParseFromString((stats_dir / f"Split-{split}" / "FeatureStats.pb").read_bytes())
+    return stats.datasets[0].num_examples
+
+
+def test_every_task_of_the_compiled_spec_ran(kfp_run):
+    _, compiled, result, *_ = kfp_run
+    spec = kfp_local_launcher.load_pipeline_spec(compiled.kfp_package)
+    assert set(result.tasks) == set(spec.root.dag.tasks)
+    assert {n for n, t in result.tasks.items() if t.kind == "resolver"} == {BLESSING_RESOLVER, MODEL_RESOLVER}
+    for task in ("CsvExampleGen", "Transform", "Trainer", "Evaluator", "Pusher"):
+        assert (result.pipeline_root / result.run_id / task / "executor_output.json").is_file(), task
+
+
+def test_first_run_has_no_baseline_model(kfp_run):
+    _, _, result, *_ = kfp_run
+    assert result.tasks[BLESSING_RESOLVER].outputs == {"model_blessing": []}
+    assert result.tasks[MODEL_RESOLVER].outputs == {"model": []}
+
+
+def test_examples_and_statistics_match_the_local_runner(kfp_run, local_reference):
+    _, _, result, *_ = kfp_run
+    examples = result.artifact("CsvExampleGen", "examples")
+    assert json.loads(examples["metadata"]["split_names"]) == ["train", "eval"]
+    statistics = Path(result.artifact("StatisticsGen", "statistics")["uri"])
+    for split in ("train", "eval"):
+        kfp_count = _count_records(Path(examples["uri"]) / f"Split-{split}")
+        assert kfp_count == _count_records(local_reference["examples"] / f"Split-{split}"), split
+        local_count = _num_examples(local_reference["statistics"], split)
+        assert _num_examples(statistics, split) == local_count == kfp_count
+    assert sum(_count_records(Path(examples["uri"]) / f"Split-{s}") for s in ("train", "eval")) == ROWS
+
+
+def test_schema_matches_the_local_runner(kfp_run, local_reference):
+    _, _, result, *_ = kfp_run
+    kfp_schema = Path(result.artifact("ImportSchemaGen", "schema")["uri"]) / "schema.pbtxt"
+    assert kfp_schema.read_bytes() == (local_reference["schema"] / "schema.pbtxt").read_bytes()
+
+
+def test_the_trained_model_loads_and_the_evaluator_blessed_it(kfp_run):
+    config, _, result, *_ = kfp_run
+    model = result.artifact("Trainer", "model")
+    loaded = tf.saved_model.load(str(Path(model["uri"]) / "Format-Serving"))
+    assert "serving_default" in loaded.signatures
+    blessing = result.artifact("Evaluator", "blessing")
+    assert blessing["metadata"]["blessed"] == 1
+    assert blessing["metadata"]["current_model_id"] == model["name"]
+    assert (Path(blessing["uri"]) / "BLESSED").is_file()
+    evaluation = Path(result.artifact("Evaluator", "evaluation")["uri"])
+    assert any(evaluation.glob("metrics*")), list(evaluation.iterdir())
+
+
+def test_the_pusher_published_the_blessed_model(kfp_run):
+    config, _, result, *_ = kfp_run
+    pushed = result.artifact("Pusher", "pushed_model")
+    assert pushed["metadata"]["pushed"] == 1
+    destination = Path(pushed["metadata"]["pushed_destination"])
+    assert destination.parent == Path(config.serving_root)
+    assert (destination / "saved_model.pb").is_file()
+
+
+def test_a_second_run_would_get_this_model_as_its_baseline(kfp_run):
+    _, compiled, result, *_ = kfp_run
+    spec = kfp_local_launcher.load_pipeline_spec(compiled.kfp_package)
+    store_path = result.pipeline_root / kfp_local_launcher.STORE_NAME
+    store = kfp_local_launcher.ArtifactStore(store_path, "taxi-edge")
+    resolver = lambda task: kfp_local_launcher.executor_spec(spec, task).resolver  # noqa: E731
+    blessings = kfp_local_launcher._resolve(resolver(BLESSING_RESOLVER), {}, store)
+    inputs = {"inputs": {"artifacts": {"input": {"artifacts": blessings["model_blessing"]}}}}
+    models = kfp_local_launcher._resolve(resolver(MODEL_RESOLVER), inputs, store)
+    assert [m["uri"] for m in models["model"]] == [result.artifact("Trainer", "model")["uri"]]
+

@@ -14,7 +14,9 @@ from pipeline.config import TFLiteConfig
 class TFLiteModels(types.Artifact):
     """The converted variants, their measurements, and the edge bundle (if one was pushed)."""
 
-    TYPE_NAME = "TFLiteModels"
+    # Namespaced ("owner.Name"): Kubeflow v2 compiles custom artifact types into schema
+    # titles and refuses names without a namespace.
+    TYPE_NAME = "edge_tfx.TFLiteModels"
 
 
 class TFLiteConverterSpec(types.ComponentSpec):

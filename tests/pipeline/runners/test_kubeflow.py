@@ -27,6 +27,8 @@ EXECUTORS = {
     "Trainer": "tfx.components.trainer.executor.GenericExecutor",
     "Evaluator": "tfx.components.evaluator.executor.Executor",
     "Pusher": "pipeline.components.safe_pusher.executor.Executor",
+    "DataGate": "pipeline.components.data_gate.component.DataGate_Executor",
+    "TFLiteConverter": "pipeline.components.tflite_converter.executor.Executor",
 }
 BLESSING_RESOLVER = "latest_blessed_model_resolver-model-blessing-resolver"
 MODEL_RESOLVER = "latest_blessed_model_resolver-model-resolver"
@@ -92,12 +94,14 @@ def test_tasks_and_their_dependencies(bigquery_dataflow):
         "ImportSchemaGen": set(),
         "StatisticsGen": {"BigQueryExampleGen"},
         "ExampleValidator": {"StatisticsGen", "ImportSchemaGen"},
-        "Transform": {"BigQueryExampleGen", "ImportSchemaGen"},
+        "DataGate": {"ExampleValidator"},
+        "Transform": {"BigQueryExampleGen", "ImportSchemaGen", "DataGate"},
         "Trainer": {"Transform", "ImportSchemaGen"},
         BLESSING_RESOLVER: set(),
         MODEL_RESOLVER: {BLESSING_RESOLVER},
         "Evaluator": {"BigQueryExampleGen", "Trainer", MODEL_RESOLVER},
         "Pusher": {"Trainer", "Evaluator"},
+        "TFLiteConverter": {"BigQueryExampleGen", "Evaluator", "Transform", "Trainer"},
     }
 
 

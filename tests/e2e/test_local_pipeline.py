@@ -7,21 +7,18 @@ everything up to the Trainer comes from the cache and nothing is pushed again.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from pipeline import profiles
-from pipeline.config import REPO_ROOT
 from pipeline.metadata import open_store
-from pipeline.mlmd_queries import run_executions, run_ids
+from pipeline.mlmd_queries import run_executions
 from pipeline.runners import local
 from pipeline.summary import outputs_of
-from tests.conftest import read_sample_rows, write_slice
+from tests.conftest import read_sample_rows
+from tests.e2e.conftest import cli_run
 
 pytestmark = pytest.mark.e2e
 
@@ -32,30 +29,12 @@ ALL_NODES = {
 }
 
 
-TRAIN_STEPS = 150
-
-
-def _cli_run(data: Path, root: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", "run", "--data", str(data), "--root", str(root),
-         "--train-steps", str(TRAIN_STEPS)],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=1200,
-    )
-
-
 @pytest.fixture(scope="module")
-def two_runs(tmp_path_factory):
-    """Run 1 through the CLI as a user types it; run 2 in-process through TFX's cache."""
-    root = tmp_path_factory.mktemp("e2e")
-    data = write_slice(root / "data", ROWS)
-    # Few steps, but the production gate: the model must clear the real AUC floor.
-    config = profiles.local(root=root / "out", data=data).with_training(train_steps=TRAIN_STEPS)
-    cli = _cli_run(data, root / "out")
-    assert cli.returncode == 0, cli.stdout[-3000:] + cli.stderr[-3000:]
-    [first_run_id] = run_ids(open_store(config.metadata))
-    first = local.RunResult(run_id=first_run_id)
-    second = local.run(config)
-    return config, first, second, cli
+def two_runs(small_run):
+    """Run 1 through the CLI as a user types it (shared); run 2 in-process through TFX's cache."""
+    first = local.RunResult(run_id=small_run.run_id)
+    second = local.run(small_run.config)
+    return small_run.config, first, second, small_run.cli
 
 
 def test_cli_shows_progress_and_a_summary(two_runs):
@@ -68,7 +47,7 @@ def test_cli_shows_progress_and_a_summary(two_runs):
 
 def test_cli_rerun_with_nothing_changed_answers_up_to_date(two_runs):
     config, *_ = two_runs
-    again = _cli_run(Path(config.data.path), Path(config.pipeline_root).parent)
+    again = cli_run(Path(config.data.path), Path(config.pipeline_root).parent)
     assert again.returncode == 0
     assert "Up to date" in again.stdout and "blessed: yes" in again.stdout
 

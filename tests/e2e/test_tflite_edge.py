@@ -19,31 +19,27 @@ import pytest
 import tensorflow as tf
 from tfx.types import standard_artifacts
 
-from pipeline import profiles
 from pipeline.components.tflite_converter import component, conversion, executor
 from pipeline.components.tflite_converter.examples import rows_to_examples
 from pipeline.config import REPO_ROOT, TFLiteConfig
 from pipeline.metadata import open_store
 from pipeline.mlmd_queries import run_executions
-from pipeline.runners import local
 from pipeline.summary import outputs_of
-from tests.conftest import read_sample_rows, write_slice
+from tests.conftest import read_sample_rows
+from tests.e2e.conftest import SMALL_ROWS
 
 pytestmark = pytest.mark.e2e
 
-ROWS = 3000
+ROWS = SMALL_ROWS  # the shared run's slice (tests/e2e/conftest.py)
 EDGE_VENV = REPO_ROOT / ".tools" / "edge-runtime-venv"
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("tflite")
-    config = profiles.local(root=root / "out", data=write_slice(root / "data", ROWS)).with_training(
-        train_steps=150, eval_steps=10)
-    result = local.run(config)
-    assert result.succeeded, result.error
+def run(small_run):
+    """The shared small pipeline run (tests/e2e/conftest.py), read back from MLMD."""
+    config = small_run.config
     store = open_store(config.metadata)
-    executions = run_executions(store, result.run_id)
+    executions = run_executions(store, small_run.run_id)
     inputs = {node: outputs_of(store, executions[node].id) for node in executions}
     [tflite] = inputs["TFLiteConverter"]["tflite_models"]
     return config, executions, inputs, tflite

@@ -8,3 +8,16 @@ reads ``TF_USE_LEGACY_KERAS`` once, at import time. Users never have to set it.
 import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+
+def __getattr__(name: str) -> object:
+    """``pipeline.TFLiteModels``: the import path Kubeflow v2 derives from its type name.
+
+    Resolved lazily, so that importing ``pipeline`` (the CLI, the Airflow DAG) stays free
+    of TensorFlow and TFX.
+    """
+    if name == "TFLiteModels":
+        from pipeline.components.tflite_converter.component import TFLiteModels
+
+        return TFLiteModels
+    raise AttributeError(f"module 'pipeline' has no attribute {name!r}")

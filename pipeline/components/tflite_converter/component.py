@@ -14,9 +14,10 @@ from pipeline.config import TFLiteConfig
 class TFLiteModels(types.Artifact):
     """The converted variants, their measurements, and the edge bundle (if one was pushed)."""
 
-    # Namespaced ("owner.Name"): Kubeflow v2 compiles custom artifact types into schema
-    # titles and refuses names without a namespace.
-    TYPE_NAME = "edge_tfx.TFLiteModels"
+    # Kubeflow v2 encodes a custom artifact type as the schema title "module.Class"
+    # (one dot, a short top-level module) and imports that path inside the container to
+    # rebuild the artifact; ``pipeline`` re-exports this class lazily for that reason.
+    TYPE_NAME = "pipeline.TFLiteModels"
 
 
 class TFLiteConverterSpec(types.ComponentSpec):

@@ -104,6 +104,17 @@ class EvaluationConfig:
 
 
 @dataclass(frozen=True)
+class ReportConfig:
+    """The HTML run report written at the end of each CLI run.
+
+    ``folder`` None means ``<pipeline_root>/reports``.
+    """
+
+    enabled: bool = True
+    folder: str | None = None
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     """One environment profile: roots, metadata, data source, Beam and image.
 
@@ -121,6 +132,7 @@ class PipelineConfig:
     beam_args: tuple[str, ...] = ()
     training: TrainingConfig = field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
     enable_cache: bool = True
     image: str | None = None
 

@@ -15,6 +15,7 @@ from pipeline.config import (
     REPO_ROOT,
     CsvSource,
     PipelineConfig,
+    ReportConfig,
     SqliteMetadata,
 )
 
@@ -48,6 +49,7 @@ def local(root: Path | None = None, data: Path | None = None) -> PipelineConfig:
         data=CsvSource(str(Path(data or DEFAULT_DATA).resolve())),
         metadata=SqliteMetadata(str(root / "metadata.sqlite")),
         beam_args=LOCAL_BEAM_ARGS,
+        report=ReportConfig(folder=str(root / "reports")),
     )
 
 

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ml_metadata import metadata_store
-from ml_metadata.proto import metadata_store_pb2
 
+from pipeline import mlmd_queries
 from pipeline.runners.ir import NodeResult
 
-OUTPUT_EVENTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
+OUTPUT_EVENTS = mlmd_queries.OUTPUT_EVENTS
 
 
 @dataclass
@@ -32,13 +32,7 @@ class RunSummary:
 
 def outputs_of(store: metadata_store.MetadataStore, execution_id: int) -> dict[str, list[Any]]:
     """Output artifacts of an execution keyed by output name (e.g. 'blessing')."""
-    events = [e for e in store.get_events_by_execution_ids([execution_id]) if e.type in OUTPUT_EVENTS]
-    artifacts = {a.id: a for a in store.get_artifacts_by_id([e.artifact_id for e in events])}
-    outputs: dict[str, list[Any]] = {}
-    for event in events:
-        key = event.path.steps[0].key if event.path.steps else ""
-        outputs.setdefault(key, []).append(artifacts[event.artifact_id])
-    return outputs
+    return mlmd_queries.artifacts_by_key(store, execution_id, OUTPUT_EVENTS)
 
 
 def _int_property(artifact: Any, name: str) -> int | None:

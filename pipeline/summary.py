@@ -48,11 +48,32 @@ def slice_name(slice_key: tuple) -> str:
     return ", ".join(f"{name}={value}" for name, value in slice_key)
 
 
+def candidate_model_name(uri: str) -> str | None:
+    """The evaluated (non-baseline) model's name when TFMA compared several models, else None.
+
+    With a baseline, TFMA stores results per model name; naming the candidate reads its
+    metrics and plots without TFMA warning that an unnamed model has no plots.
+    """
+    import json
+    import os
+
+    from tfx.dsl.io import fileio
+
+    path = os.path.join(uri, "eval_config.json")
+    if not fileio.exists(path):
+        return None
+    with fileio.open(path, "r") as handle:
+        specs = json.loads(handle.read()).get("evalConfig", {}).get("modelSpecs", [])
+    if len(specs) < 2:
+        return None
+    return next((s.get("name") for s in specs if not s.get("isBaseline")), None)
+
+
 def evaluation_metrics(uri: str) -> dict[str, dict[str, float]]:
-    """Scalar metrics per slice from a TFMA evaluation artifact."""
+    """Scalar metrics per slice from a TFMA evaluation artifact (the candidate's, with a baseline)."""
     import tensorflow_model_analysis as tfma
 
-    result = tfma.load_eval_result(uri)
+    result = tfma.load_eval_result(uri, model_name=candidate_model_name(uri))
     by_slice: dict[str, dict[str, float]] = {}
     for slice_key, metrics in result.slicing_metrics:
         values: dict[str, float] = {}

@@ -178,15 +178,9 @@ def _eval_result(uri: str):  # noqa: ANN202
     """The candidate model's TFMA result (with a baseline, results are stored per model)."""
     import tensorflow_model_analysis as tfma
 
-    result = tfma.load_eval_result(uri)
-    if not result.plots:
-        try:
-            candidate = tfma.load_eval_result(uri, model_name="candidate")
-            if candidate.plots:
-                return candidate
-        except Exception:  # noqa: BLE001 - single-model results have no 'candidate'
-            pass
-    return result
+    from pipeline.summary import candidate_model_name
+
+    return tfma.load_eval_result(uri, model_name=candidate_model_name(uri))
 
 
 def calibration_points(uri: str, bins: int = 10) -> list[tuple[float, float, float]]:

@@ -491,9 +491,12 @@ class Lineage:
         facts: dict[str, Any] = {"run.status": self.run(run_id).status}
         executions = self.run_executions(run_id)
         for node, execution in sorted(executions.items()):
-            properties = {k: _json_or_value(v) for k, v in q.all_properties(execution).items()}
             outputs = q.artifacts_by_key(self.store, execution.id, q.OUTPUT_EVENTS)
             facts[f"state.{node}"] = q.state_name(execution)
+            # A CACHED execution does not carry all of the original's properties (ExampleGen's
+            # fingerprint, for one): read them from the execution that produced the outputs.
+            source = self.real_execution(execution, outputs)
+            properties = {k: _json_or_value(v) for k, v in q.all_properties(source).items()}
             if "input_base" in properties:
                 facts["data.input_base"] = properties.get("input_base")
                 facts["data.input_fingerprint"] = properties.get("input_fingerprint")
@@ -523,12 +526,23 @@ class Lineage:
             if "evaluation" in outputs:
                 facts["evaluation.artifact"] = _ids(outputs["evaluation"])
                 for name, value in sorted(_overall_metrics(outputs["evaluation"][0].uri).items()):
-                    facts[f"metrics.{name}"] = round(value, 6)
+                    if not name.endswith("_diff"):  # relative to a baseline, not a fact of the run
+                        facts[f"metrics.{name}"] = round(value, 6)
             if "pushed_model" in outputs:
                 pushed = outputs["pushed_model"][0]
                 facts["push.pushed"] = q.property_value(pushed, "pushed") == 1
                 facts["push.destination"] = q.property_value(pushed, "pushed_destination")
         return facts
+
+    def real_execution(self, execution: Execution, outputs: dict[str, list[Artifact]]) -> Execution:
+        """The execution that really produced a (possibly CACHED) execution's outputs."""
+        if execution.last_known_state != Execution.CACHED:
+            return execution
+        for artifacts in outputs.values():
+            producers = q.producers(self.store, artifacts[0].id)
+            if producers:
+                return producers[0]
+        return execution
 
     def diff(self, ref_a: str, ref_b: str) -> RunDiff:
         """Every fact of two runs side by side (``.changed`` keeps the differences)."""

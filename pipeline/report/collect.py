@@ -302,7 +302,7 @@ def collect(lineage: Lineage, run_ref: str) -> ReportData:
 
     for node, by_key in outputs.items():
         execution = executions[node]
-        properties = q.all_properties(execution)
+        properties = q.all_properties(lineage.real_execution(execution, by_key))
         if "input_base" in properties:
             data.data_source = {k: properties.get(k) for k in ("input_base", "input_fingerprint", "span")}
         if "train_args" in properties:

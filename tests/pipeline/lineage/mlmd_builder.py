@@ -98,7 +98,7 @@ def two_run_store(path: Path, data: str = "/data/taxi", serving: str = "/srv/ser
                 {"pushed_model": [ids["pushed"]]})
     # Run 2: cached executions re-link the same artifacts.
     ids["cached_gen"] = b.execution(run2, "CsvExampleGen", {}, {"examples": [ids["examples"]]},
-                                    state=pb.Execution.CACHED, input_base=data, input_fingerprint="files:1")
+                                    state=pb.Execution.CACHED, input_base=data)  # as TFX: no fingerprint
     b.execution(run2, "Trainer", {"examples": [ids["examples"]], "schema": [ids["schema"]]},
                 {"model": [ids["model"]]}, state=pb.Execution.CACHED, train_args='{"num_steps": 150}',
                 custom_config='{"learning_rate": 0.003}')

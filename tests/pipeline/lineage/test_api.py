@@ -65,3 +65,14 @@ def test_a_store_without_runs_is_an_error(tmp_path):
     lineage = Lineage(open_read_only(SqliteMetadata(str(tmp_path / "empty.sqlite"))))
     with pytest.raises(LineageError, match="no pipeline runs recorded"):
         lineage.runs()
+
+
+def test_diff_of_a_cached_rerun_reads_the_original_executions_facts(store):
+    lineage, ids = store
+    diff = lineage.diff(*ids["runs"])
+    changed = {row.key for row in diff.changed}
+    assert not any(key.startswith(("data.", "hyperparameters.", "model.")) for key in changed), changed
+    facts = {row.key: row.b for row in diff.rows}
+    assert facts["data.input_fingerprint"] == "files:1"
+    assert facts["hyperparameters.train_steps"] == 150
+    assert facts["state.CsvExampleGen"] == "cached"

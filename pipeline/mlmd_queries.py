@@ -71,12 +71,18 @@ def state_name(execution: metadata_store_pb2.Execution) -> str:
     return STATE_NAMES.get(execution.last_known_state, "unknown")
 
 
+def event_keys(event: metadata_store_pb2.Event) -> list[str]:
+    """The input or output names of an event ('examples', 'model', ...).
+
+    An artifact read under two names (an Evaluator whose candidate is also its
+    baseline) gets one event whose path holds both keys.
+    """
+    return [step.key for step in event.path.steps if step.HasField("key")] or [""]
+
+
 def event_key(event: metadata_store_pb2.Event) -> str:
-    """The input or output name of an event ('examples', 'model', ...)."""
-    for step in event.path.steps:
-        if step.HasField("key"):
-            return step.key
-    return ""
+    """The first input or output name of an event."""
+    return event_keys(event)[0]
 
 
 def artifacts_by_key(
@@ -87,9 +93,10 @@ def artifacts_by_key(
     artifacts = {a.id: a for a in store.get_artifacts_by_id(sorted({e.artifact_id for e in events}))}
     keyed: dict[str, list[metadata_store_pb2.Artifact]] = {}
     for event in events:
-        bucket = keyed.setdefault(event_key(event), [])
-        if all(a.id != event.artifact_id for a in bucket):
-            bucket.append(artifacts[event.artifact_id])
+        for key in event_keys(event):
+            bucket = keyed.setdefault(key, [])
+            if all(a.id != event.artifact_id for a in bucket):
+                bucket.append(artifacts[event.artifact_id])
     return keyed
 
 
@@ -117,7 +124,7 @@ def consumers(
     events = [e for e in store.get_events_by_artifact_ids([artifact_id]) if e.type in INPUT_EVENTS]
     keys: dict[int, set[str]] = {}
     for event in events:
-        keys.setdefault(event.execution_id, set()).add(event_key(event))
+        keys.setdefault(event.execution_id, set()).update(event_keys(event))
     executions = store.get_executions_by_id(sorted(keys))
     return [(e, tuple(sorted(keys[e.id]))) for e in sorted(executions, key=lambda e: e.id)]
 

@@ -52,7 +52,8 @@ class StoreBuilder:
         return artifact_id
 
     def execution(self, run_id: str, node: str, inputs: dict[str, list[int]], outputs: dict[str, list[int]],
-                  state: int = pb.Execution.COMPLETE, **properties: str) -> int:
+                  state: int = pb.Execution.COMPLETE, shared_input: tuple[tuple[str, ...], int] | None = None,
+                  **properties: str) -> int:
         execution = pb.Execution(type_id=self._type("execution", f"tfx.components.{node}"),
                                  last_known_state=state)
         for key, value in properties.items():
@@ -66,6 +67,13 @@ class StoreBuilder:
                     event.path.steps.add().key = key
                     event.path.steps.add().index = index
                     events.append(event)
+        if shared_input:  # one artifact read under several names: TFX writes one event with all keys
+            keys, artifact_id = shared_input
+            event = pb.Event(artifact_id=artifact_id, execution_id=execution_id, type=pb.Event.INPUT)
+            for key in keys:
+                event.path.steps.add().key = key
+                event.path.steps.add().index = 0
+            events.append(event)
         self.store.put_events(events)
         contexts = [self.pipeline, self._context("pipeline_run", run_id),
                     self._context("node", f"{PIPELINE}.{node}")]
@@ -102,4 +110,7 @@ def two_run_store(path: Path, data: str = "/data/taxi", serving: str = "/srv/ser
     b.execution(run2, "Trainer", {"examples": [ids["examples"]], "schema": [ids["schema"]]},
                 {"model": [ids["model"]]}, state=pb.Execution.CACHED, train_args='{"num_steps": 150}',
                 custom_config='{"learning_rate": 0.003}')
+    ids["blessing2"] = b.artifact("ModelBlessing", "/out/Evaluator/blessing/9", blessed=1)
+    b.execution(run2, "Evaluator", {"examples": [ids["examples"]]}, {"blessing": [ids["blessing2"]]},
+                shared_input=(("model", "baseline_model"), ids["model"]))
     return ids

@@ -37,6 +37,9 @@ def test_trace_from_the_serving_folder_reaches_the_data_once(store):
     assert trace.trainers[0]["hyperparameters"] == {"learning_rate": 0.003}
     assert trace.model == ids["model"]
     assert [p["artifact_id"] for p in trace.pushes] == [ids["pushed"]]
+    # The rerun's Evaluator read the model as candidate and as baseline, in one event.
+    assert [(e["blessing_artifact_id"], e["baseline_model_ids"]) for e in trace.evaluations] == [
+        (ids["blessing"], []), (ids["blessing2"], [ids["model"]])]
 
 
 def test_the_closest_recorded_location_wins(store):
@@ -51,7 +54,7 @@ def test_runs_report_cached_components_and_unknown_runs_are_errors(store):
     lineage, ids = store
     first, second = lineage.runs()
     assert first.status == "complete" and first.cached == []
-    assert set(second.cached) == {"CsvExampleGen", "Trainer"}
+    assert set(second.cached) == {"CsvExampleGen", "Trainer"} and second.ran == ["Evaluator"]
     assert lineage.resolve_run("latest") == ids["runs"][1]
     assert lineage.resolve_run("2026-01-01T10") == ids["runs"][0]
     with pytest.raises(LineageError, match="ambiguous"):

@@ -62,7 +62,7 @@ def test_runs_and_trace_answer_on_a_small_store(tmp_path):
     ids = two_run_store(path)
     runs = json.loads(cli("runs", "--store", str(path), "--json").stdout)
     assert [r["run_id"] for r in runs] == ids["runs"]
-    assert sorted(runs[1]["cached"]) == ["CsvExampleGen", "Trainer"]
+    assert sorted(runs[1]["cached"]) == ["CsvExampleGen", "Trainer"] and runs[1]["ran"] == ["Evaluator"]
     trace = cli("trace", "--store", str(path), "/srv/serving/17", "--graph", str(tmp_path / "t.png"))
     assert trace.returncode == 0, trace.stderr
     assert "data:           /data/taxi" in trace.stdout

@@ -11,7 +11,7 @@ UV_VERSION := 0.13.9
 export TF_USE_LEGACY_KERAS := 1
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: setup run test test-fast lint bench clean image kfp-compile kfp-submit kfp-local
+.PHONY: setup system-deps run test test-fast lint bench clean image kfp-compile kfp-submit kfp-local
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -23,10 +23,22 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 
 setup: $(STAMP)
 
+# Debian packages the tests need: chromium renders the HTML run report headless.
+# Idempotent: installs only what is missing (as root, e.g. in CI); otherwise says what to install.
+SYSTEM_PACKAGES := chromium
+system-deps:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  else echo "missing Debian packages:$$missing (install them: sudo apt-get install$$missing)"; exit 1; fi; \
+	fi
+
 run: setup
 	$(VENV)/bin/python -m pipeline run $(ARGS)
 
-test: setup
+test: setup system-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 

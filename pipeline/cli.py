@@ -90,12 +90,33 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = summarise(open_store(config.metadata), result.run_id, result.nodes)
     summary_text = format_summary(summary)
     print(summary_text)
+    report = _write_report(config, result.run_id)
+    if report:
+        summary_text += f"\n  report: {report}"
     if not result.succeeded:
         up_to_date.forget(config)
         print(f"Run failed at {result.failed_node}: {result.error}", file=sys.stderr)
         return 1
     up_to_date.save_record(config, result.run_id, summary_text, summary.pushed_destination)
     return 0
+
+
+def _write_report(config, run_id: str) -> str | None:  # noqa: ANN001
+    """The run's HTML report; a report that cannot be written never fails the run."""
+    if not config.report.enabled:
+        return None
+    try:
+        from pipeline.lineage.api import Lineage
+        from pipeline.lineage.store import open_read_only
+        from pipeline.report.build import report_folder, write_report
+
+        path = write_report(Lineage(open_read_only(config.metadata)), run_id, folder=report_folder(config))
+    except Exception as error:  # noqa: BLE001 - reported, the run's outcome stands
+        log.warning("run report not written", exc_info=True)
+        print(f"  report: not written ({error})", file=sys.stderr)
+        return None
+    print(f"  report: {path}")
+    return path
 
 
 def add_profile_arguments(parser: argparse.ArgumentParser) -> None:
@@ -109,7 +130,7 @@ def add_profile_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 # Modules that add their own subcommands: each has register(subparsers).
-COMMAND_MODULES: tuple[str, ...] = ("pipeline.kfp_cli",)
+COMMAND_MODULES: tuple[str, ...] = ("pipeline.kfp_cli", "pipeline.lineage.cli", "pipeline.report.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -218,6 +218,17 @@ class KubeflowConfig:
 
 
 @dataclass(frozen=True)
+class ReportConfig:
+    """The HTML run report written at the end of each CLI run.
+
+    ``folder`` None means ``<pipeline_root>/reports``.
+    """
+
+    enabled: bool = True
+    folder: str | None = None
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     """One environment profile: roots, metadata, data source, Beam and image.
 
@@ -237,6 +248,7 @@ class PipelineConfig:
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     data_gate: DataGateConfig = field(default_factory=DataGateConfig)
     tflite: TFLiteConfig = field(default_factory=TFLiteConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
     enable_cache: bool = True
     image: str | None = None
     kubeflow: KubeflowConfig | None = None

@@ -23,6 +23,7 @@ from pipeline.config import (
     DataflowConfig,
     KubeflowConfig,
     PipelineConfig,
+    ReportConfig,
     SqliteMetadata,
 )
 
@@ -56,6 +57,7 @@ def local(root: Path | None = None, data: Path | None = None) -> PipelineConfig:
         data=CsvSource(str(Path(data or DEFAULT_DATA).resolve())),
         metadata=SqliteMetadata(str(root / "metadata.sqlite")),
         beam_args=LOCAL_BEAM_ARGS,
+        report=ReportConfig(folder=str(root / "reports")),
     )
 
 

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ml_metadata import metadata_store
-from ml_metadata.proto import metadata_store_pb2
 
+from pipeline import mlmd_queries
 from pipeline.runners.ir import NodeResult
 
-OUTPUT_EVENTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
+OUTPUT_EVENTS = mlmd_queries.OUTPUT_EVENTS
 
 
 @dataclass
@@ -32,13 +32,7 @@ class RunSummary:
 
 def outputs_of(store: metadata_store.MetadataStore, execution_id: int) -> dict[str, list[Any]]:
     """Output artifacts of an execution keyed by output name (e.g. 'blessing')."""
-    events = [e for e in store.get_events_by_execution_ids([execution_id]) if e.type in OUTPUT_EVENTS]
-    artifacts = {a.id: a for a in store.get_artifacts_by_id([e.artifact_id for e in events])}
-    outputs: dict[str, list[Any]] = {}
-    for event in events:
-        key = event.path.steps[0].key if event.path.steps else ""
-        outputs.setdefault(key, []).append(artifacts[event.artifact_id])
-    return outputs
+    return mlmd_queries.artifacts_by_key(store, execution_id, OUTPUT_EVENTS)
 
 
 def _int_property(artifact: Any, name: str) -> int | None:
@@ -54,11 +48,32 @@ def slice_name(slice_key: tuple) -> str:
     return ", ".join(f"{name}={value}" for name, value in slice_key)
 
 
+def candidate_model_name(uri: str) -> str | None:
+    """The evaluated (non-baseline) model's name when TFMA compared several models, else None.
+
+    With a baseline, TFMA stores results per model name; naming the candidate reads its
+    metrics and plots without TFMA warning that an unnamed model has no plots.
+    """
+    import json
+    import os
+
+    from tfx.dsl.io import fileio
+
+    path = os.path.join(uri, "eval_config.json")
+    if not fileio.exists(path):
+        return None
+    with fileio.open(path, "r") as handle:
+        specs = json.loads(handle.read()).get("evalConfig", {}).get("modelSpecs", [])
+    if len(specs) < 2:
+        return None
+    return next((s.get("name") for s in specs if not s.get("isBaseline")), None)
+
+
 def evaluation_metrics(uri: str) -> dict[str, dict[str, float]]:
-    """Scalar metrics per slice from a TFMA evaluation artifact."""
+    """Scalar metrics per slice from a TFMA evaluation artifact (the candidate's, with a baseline)."""
     import tensorflow_model_analysis as tfma
 
-    result = tfma.load_eval_result(uri)
+    result = tfma.load_eval_result(uri, model_name=candidate_model_name(uri))
     by_slice: dict[str, dict[str, float]] = {}
     for slice_key, metrics in result.slicing_metrics:
         values: dict[str, float] = {}

@@ -12,7 +12,6 @@ import datetime
 import time
 from dataclasses import dataclass
 
-from ml_metadata.proto import metadata_store_pb2
 from tfx.dsl.compiler import constants
 from tfx.orchestration import metadata
 from tfx.orchestration import pipeline as pipeline_py
@@ -21,14 +20,9 @@ from tfx.orchestration.portable import launcher, runtime_parameter_utils
 from tfx.orchestration.portable.tfx_runner import _make_pipeline_proto
 from tfx.proto.orchestration import pipeline_pb2
 
-STATE_NAMES = {
-    metadata_store_pb2.Execution.COMPLETE: "complete",
-    metadata_store_pb2.Execution.CACHED: "cached",
-    metadata_store_pb2.Execution.FAILED: "failed",
-    metadata_store_pb2.Execution.RUNNING: "running",
-    metadata_store_pb2.Execution.CANCELED: "canceled",
-    metadata_store_pb2.Execution.NEW: "new",
-}
+from pipeline import mlmd_queries
+
+STATE_NAMES = mlmd_queries.STATE_NAMES
 
 
 @dataclass(frozen=True)

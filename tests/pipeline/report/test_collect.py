@@ -1,0 +1,37 @@
+"""Report facts that need no pipeline run: the TFLite variants hook and report names."""
+
+from __future__ import annotations
+
+import json
+
+from pipeline.config import SqliteMetadata
+from pipeline.lineage.store import open_read_only
+from pipeline.report.build import report_name
+from pipeline.report.collect import variant_tables
+from pipeline.report.html import _variants
+from tests.pipeline.lineage.mlmd_builder import StoreBuilder
+
+
+def test_any_artifact_with_a_variants_table_is_shown(tmp_path):
+    builder = StoreBuilder(tmp_path / "m.sqlite")
+    rows = [{"variant": "int8", "size_kb": 21.5, "auc": 0.947}, {"variant": "float16", "size_kb": 40.1}]
+    folder = tmp_path / "lite"
+    folder.mkdir()
+    (folder / "variants.json").write_text(json.dumps({"variants": rows[:1]}))
+    with_property = builder.artifact("TFLiteModel", str(tmp_path / "x"), variants_table=json.dumps(rows))
+    with_file = builder.artifact("EdgeBundle", str(folder))
+    plain = builder.artifact("Model", str(tmp_path / "m"), note="not a table")
+    store = open_read_only(SqliteMetadata(str(tmp_path / "m.sqlite")))
+    tables = variant_tables(store.get_artifacts_by_id([with_property, with_file, plain]))
+    assert [(t.artifact_id, t.source, len(t.rows)) for t in tables] == [
+        (with_property, "property variants_table", 2), (with_file, "variants.json", 1)]
+
+    class Data:
+        variants = tables
+
+    page = _variants(Data())
+    assert "float16" in page and "TFLiteModel" in page and "0.9470" in page
+
+
+def test_report_names_are_safe_file_names():
+    assert report_name("2026-11-21T20:48:57.157885") == "run-2026-11-21T20-48-57.157885.html"

@@ -28,6 +28,7 @@ class RunSummary:
     blessed: bool | None = None
     pushed: bool | None = None
     pushed_destination: str | None = None
+    edge: str | None = None  # one line on the TFLite component's outcome
 
 
 def outputs_of(store: metadata_store.MetadataStore, execution_id: int) -> dict[str, list[Any]]:
@@ -103,7 +104,24 @@ def summarise(store: metadata_store.MetadataStore, run_id: str, nodes: list[Node
             summary.pushed = _int_property(pushed, "pushed") == 1
             if summary.pushed and "pushed_destination" in pushed.custom_properties:
                 summary.pushed_destination = pushed.custom_properties["pushed_destination"].string_value
+        if "tflite_models" in outputs:
+            summary.edge = _edge_line(outputs["tflite_models"][0])
     return summary
+
+
+def _edge_line(artifact: Any) -> str:
+    """'int8 (7352 bytes, AUC 0.9452) -> <folder>' or why nothing was pushed."""
+    props = artifact.custom_properties
+
+    def text(name: str) -> str:
+        return props[name].string_value if name in props else ""
+
+    if text("status") != "pushed":
+        return f"nothing pushed ({text('status') or 'unknown'}: {text('reason')})"
+    variant = text("chosen_variant")
+    size = props[f"{variant}_size_bytes"].int_value if f"{variant}_size_bytes" in props else 0
+    auc = props[f"{variant}_auc"].double_value if f"{variant}_auc" in props else float("nan")
+    return f"{variant} ({size} bytes, AUC {auc:.4f}) -> {text('pushed_destination')}"
 
 
 def format_summary(summary: RunSummary) -> str:
@@ -121,4 +139,6 @@ def format_summary(summary: RunSummary) -> str:
         lines.append(f"  pushed model: {summary.pushed_destination}")
     elif summary.pushed is False:
         lines.append("  pushed model: nothing pushed (model not blessed)")
+    if summary.edge:
+        lines.append(f"  edge bundle: {summary.edge}")
     return "\n".join(lines)

@@ -43,6 +43,7 @@ def test_cli_shows_progress_and_a_summary(two_runs):
     assert "] TFLiteConverter: complete" in cli.stdout
     assert "metrics (eval split): auc=" in cli.stdout
     assert "blessed: yes" in cli.stdout and "pushed model: " in cli.stdout
+    assert "edge bundle: " in cli.stdout and "/serving/edge/" in cli.stdout
 
 
 def test_cli_rerun_with_nothing_changed_answers_up_to_date(two_runs):

@@ -88,7 +88,7 @@ def add_profile_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 # Modules that add their own subcommands: each has register(subparsers).
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("pipeline.deploy_cli",)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,7 +11,13 @@ UV_VERSION := 0.13.9
 export TF_USE_LEGACY_KERAS := 1
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: setup run test test-fast lint bench clean
+# Debian packages the tests need: a MariaDB server for MLMD on MySQL (tests start their own).
+SYSTEM_PACKAGES := mariadb-server
+# Airflow 3 cannot be installed next to TFX 1.16 (attrs pin): it gets its own environment,
+# whose tasks call this project's .venv. Pinned in deploy/airflow3-requirements.txt.
+AIRFLOW3 := $(TOOLS)/airflow3
+
+.PHONY: setup run test test-fast lint bench clean system-deps airflow3 airflow-compile
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -26,7 +32,29 @@ setup: $(STAMP)
 run: setup
 	$(VENV)/bin/python -m pipeline run $(ARGS)
 
-test: setup
+# Idempotent: installs only what is missing (CI runs as root; elsewhere it uses sudo).
+system-deps:
+	@command -v dpkg-query >/dev/null || { echo "system-deps: not a Debian system; install $(SYSTEM_PACKAGES) yourself"; exit 0; }; \
+	missing=""; for pkg in $(SYSTEM_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$sudo apt-get update && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+$(AIRFLOW3)/bin/airflow: $(UV) deploy/airflow3-requirements.txt
+	$(UV) venv --allow-existing --python $(PYTHON) $(AIRFLOW3)
+	$(UV) pip sync --python $(AIRFLOW3)/bin/python --compile-bytecode deploy/airflow3-requirements.txt
+	touch $@
+
+airflow3: $(AIRFLOW3)/bin/airflow
+
+# Deployment step: compile the pipeline (onprem profile) for the DAG in dags/.
+airflow-compile: setup
+	$(VENV)/bin/python -m pipeline compile --profile onprem $(ARGS)
+
+test: setup system-deps airflow3
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 

@@ -150,7 +150,8 @@ def load_ir(manifest: Manifest):  # noqa: ANN201 - pipeline_pb2.Pipeline, import
         raise CompiledPipelineError(f"{manifest.ir_path} does not match {manifest.path}; recompile")
     compiled = pipeline_pb2.Pipeline.FromString(serialized)
     deployment = runner_utils.extract_local_deployment_config(compiled)
-    deployment.metadata_connection_config.CopyFrom(connection_config(manifest.metadata))
+    deployment.metadata_connection_config.database_connection_config.CopyFrom(
+        connection_config(manifest.metadata))
     compiled.deployment_config.Pack(deployment)
     return compiled
 

@@ -46,12 +46,17 @@ TFX_DAG = textwrap.dedent('''
 ''')
 
 MEASURE = textwrap.dedent('''
-    import json, sys, time
+    import inspect, json, sys, time
     started = time.perf_counter()
-    from airflow.models.dagbag import DagBag
+    try:
+        from airflow.dag_processing.dagbag import DagBag  # Airflow 3
+    except ImportError:
+        from airflow.models.dagbag import DagBag  # Airflow 2
     imported = time.perf_counter() - started
+    accepted = inspect.signature(DagBag).parameters
+    options = {"include_examples": False} if "include_examples" in accepted else {}
     def parse():
-        bag = DagBag(dag_folder=sys.argv[1], include_examples=False)
+        bag = DagBag(dag_folder=sys.argv[1], **options)
         assert not bag.import_errors, bag.import_errors
         assert len(bag.dags) == 1, bag.dags
         [stat] = bag.dagbag_stats

@@ -17,15 +17,20 @@ AIRFLOW3 = REPO_ROOT / ".tools" / "airflow3" / "bin" / "airflow"
 # Run inside the Airflow environment's interpreter: load the DAG folder, report what
 # the scheduler would see and whether TensorFlow/TFX were imported.
 PARSE_SCRIPT = """
-import json, sys, time
-from airflow.models.dagbag import DagBag
-bag = DagBag(dag_folder=sys.argv[1], include_examples=False)
+import inspect, json, sys, time
+try:
+    from airflow.dag_processing.dagbag import DagBag  # Airflow 3
+except ImportError:
+    from airflow.models.dagbag import DagBag  # Airflow 2
+options = {"include_examples": False} if "include_examples" in inspect.signature(DagBag).parameters else {}
+bag = DagBag(dag_folder=sys.argv[1], **options)
 dags = {dag_id: {task.task_id: sorted(task.upstream_task_ids) for task in dag.tasks}
         for dag_id, dag in bag.dags.items()}
 print(json.dumps({
     "import_errors": {str(k): str(v) for k, v in bag.import_errors.items()},
     "dags": dags,
-    "schedules": {dag_id: str(getattr(dag, "timetable").summary) for dag_id, dag in bag.dags.items()},
+    "schedules": {dag_id: str(getattr(dag.timetable, "summary", None) or dag.timetable.expression)
+                  for dag_id, dag in bag.dags.items()},
     "retries": {dag_id: [t.retries for t in dag.tasks] for dag_id, dag in bag.dags.items()},
     "commands": {dag_id: {t.task_id: t.bash_command for t in dag.tasks} for dag_id, dag in bag.dags.items()},
     "parse_seconds": sum(s.duration.total_seconds() if hasattr(s.duration, "total_seconds")

@@ -64,11 +64,16 @@ ONPREM_BEAM_MODE = "multi_processing"
 
 
 def onprem_beam_args(workers: int = 0, mode: str = ONPREM_BEAM_MODE) -> tuple[str, ...]:
-    """Beam arguments for one on-prem machine; ``workers=0`` means one per core."""
+    """Beam arguments for one on-prem machine; ``workers=0`` means one per core.
+
+    ``in_memory`` (or a single core) runs Beam in the task's own process with one worker.
+    """
     count = workers or os.cpu_count() or 1
+    if mode == "in_memory" or count == 1:
+        mode, count = "in_memory", 1
     return (
         "--runner=FnApiRunner",
-        f"--direct_running_mode={mode if count > 1 else 'in_memory'}",
+        f"--direct_running_mode={mode}",
         f"--direct_num_workers={count}",
         LOCAL_WORKER_DEPENDENCIES,
     )

@@ -45,14 +45,20 @@ def deployment(tmp_path_factory):
     server = mariadb.MariaDb(base / "mariadb")
     server.start()
     try:
-        env = {**server.env, "EDGE_PIPELINE_ROOT": str(base / "nfs"),
-               "EDGE_DATA_DIR": str(write_slice(base / "data", 3000)),
-               "EDGE_AIRFLOW_RETRY_DELAY": "1", "EDGE_AIRFLOW_SCHEDULE": "none"}
+        # The workers read the password from a mounted secret file, as on-prem deployments do.
+        secret = base / "secrets" / "mlmd-password"
+        secret.parent.mkdir()
+        secret.write_text(mariadb.PASSWORD + "\n")
+        env = {k: v for k, v in server.env.items() if k != "MLMD_MYSQL_PASSWORD"}
+        env.update({"MLMD_MYSQL_PASSWORD_FILE": str(secret), "EDGE_PIPELINE_ROOT": str(base / "nfs"),
+                    "EDGE_DATA_DIR": str(write_slice(base / "data", 3000)),
+                    "EDGE_AIRFLOW_RETRY_DELAY": "1", "EDGE_AIRFLOW_SCHEDULE": "none"})
         manifest = base / "compiled" / "taxi-edge.json"
         done = subprocess.run([sys.executable, "-m", "pipeline", "compile", "--profile", "onprem",
                                "--out", str(manifest), "--train-steps", "100"],
                               env={**os.environ, **env}, cwd=REPO, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr[-3000:]
+        assert mariadb.PASSWORD not in manifest.read_text()
         yield base, env, manifest, server
     finally:
         server.stop()
@@ -60,7 +66,8 @@ def deployment(tmp_path_factory):
 
 def _store(server: mariadb.MariaDb):
     return open_store(MySqlMetadata(host="127.0.0.1", port=server.port, database=mariadb.DATABASE,
-                                    user=mariadb.USER, password_env="MLMD_MYSQL_PASSWORD"))
+                                    user=mariadb.USER, password_file=str(server.folder.parent / "secrets" /
+                                                                         "mlmd-password")))
 
 
 def _launch_processes(node: str) -> list[int]:
@@ -86,7 +93,6 @@ class TrainerKiller(threading.Thread):
         self.server, self.killed, self.stop = server, [], threading.Event()
 
     def run(self) -> None:
-        os.environ.setdefault("MLMD_MYSQL_PASSWORD", mariadb.PASSWORD)
         while not self.stop.is_set():
             time.sleep(1)
             pids = _launch_processes("Trainer")

@@ -46,3 +46,9 @@ def test_onprem_beam_uses_the_cores(monkeypatch, workers, cpus, mode, count):
     assert f"--direct_running_mode={mode}" in args and f"--direct_num_workers={count}" in args
     assert "--runner=FnApiRunner" in args
     assert profiles.LOCAL_WORKER_DEPENDENCIES in args
+
+
+def test_onprem_beam_in_memory_means_one_worker(monkeypatch):
+    monkeypatch.setattr(profiles.os, "cpu_count", lambda: 8)
+    args = profiles.onprem_beam_args(0, "in_memory")
+    assert "--direct_running_mode=in_memory" in args and "--direct_num_workers=1" in args

@@ -70,6 +70,12 @@ def _store(server: mariadb.MariaDb):
                                                                          "mlmd-password")))
 
 
+def _node_executions(store, node: str) -> list:
+    """Every execution of a pipeline node, across runs (TFX names types by class path)."""
+    context = store.get_context_by_type_and_name("node", f"taxi-edge.{node}")
+    return store.get_executions_by_context(context.id) if context else []
+
+
 def _launch_processes(node: str) -> list[int]:
     """PIDs of running ``launch-node --node <node>`` task processes."""
     pids = []
@@ -97,7 +103,7 @@ class TrainerKiller(threading.Thread):
             time.sleep(1)
             pids = _launch_processes("Trainer")
             try:
-                running = [e for e in _store(self.server).get_executions_by_type("Trainer")
+                running = [e for e in _node_executions(_store(self.server), "Trainer")
                            if e.last_known_state == RUNNING]
             except Exception:  # noqa: BLE001 - the schema may not exist yet
                 continue
@@ -163,7 +169,7 @@ def test_one_airflow_run_is_one_pipeline_run_with_one_execution_per_node(airflow
     assert set(executions) == NODES
     assert {e.last_known_state for e in executions.values()} == {COMPLETE}
     # The retried Trainer continued the run's execution: nothing duplicated.
-    assert len(store.get_executions_by_type("Trainer")) == 1
+    assert len(_node_executions(store, "Trainer")) == 1
     assert len(store.get_artifacts_by_type("Model")) == 1
     [blessing] = outputs_of(store, executions["Evaluator"].id)["blessing"]
     assert blessing.custom_properties["blessed"].int_value == 1
@@ -181,7 +187,7 @@ def test_relaunching_a_finished_node_in_the_same_run_redoes_nothing(airflow2_run
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Trainer: complete" in done.stdout
-    assert len(store.get_executions_by_type("Trainer")) == 1
+    assert len(_node_executions(store, "Trainer")) == 1
     assert len(store.get_artifacts_by_type("Model")) == 1
 
 

@@ -29,7 +29,8 @@ dags = {dag_id: {task.task_id: sorted(task.upstream_task_ids) for task in dag.ta
 print(json.dumps({
     "import_errors": {str(k): str(v) for k, v in bag.import_errors.items()},
     "dags": dags,
-    "schedules": {dag_id: str(getattr(dag.timetable, "summary", None) or dag.timetable.expression)
+    "schedules": {dag_id: str(getattr(dag.timetable, "summary", None)
+                              or getattr(dag.timetable, "expression", None))
                   for dag_id, dag in bag.dags.items()},
     "retries": {dag_id: [t.retries for t in dag.tasks] for dag_id, dag in bag.dags.items()},
     "commands": {dag_id: {t.task_id: t.bash_command for t in dag.tasks} for dag_id, dag in bag.dags.items()},

@@ -11,7 +11,12 @@ UV_VERSION := 0.13.9
 export TF_USE_LEGACY_KERAS := 1
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: setup system-deps run test test-fast lint bench clean image kfp-compile kfp-submit kfp-local
+# Airflow 3 cannot be installed next to TFX 1.16 (attrs pin): it gets its own environment,
+# whose tasks call this project's .venv. Pinned in deploy/airflow3-requirements.txt.
+AIRFLOW3 := $(TOOLS)/airflow3
+
+.PHONY: setup system-deps airflow3 airflow-compile run test test-fast lint bench clean \
+	image kfp-compile kfp-submit kfp-local
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -23,9 +28,10 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 
 setup: $(STAMP)
 
-# Debian packages the tests need: chromium renders the HTML run report headless.
+# Debian packages the tests need: chromium renders the HTML run report headless; a MariaDB
+# server holds MLMD for the on-prem tests (they start their own on 127.0.0.1).
 # Idempotent: installs only what is missing (as root, e.g. in CI); otherwise says what to install.
-SYSTEM_PACKAGES := chromium
+SYSTEM_PACKAGES := chromium mariadb-server
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -35,10 +41,21 @@ system-deps:
 	  else echo "missing Debian packages:$$missing (install them: sudo apt-get install$$missing)"; exit 1; fi; \
 	fi
 
+$(AIRFLOW3)/bin/airflow: $(UV) deploy/airflow3-requirements.txt
+	$(UV) venv --allow-existing --python $(PYTHON) $(AIRFLOW3)
+	$(UV) pip sync --python $(AIRFLOW3)/bin/python --compile-bytecode deploy/airflow3-requirements.txt
+	touch $@
+
+airflow3: $(AIRFLOW3)/bin/airflow
+
+# Deployment step: compile the pipeline (onprem profile) for the DAG in dags/.
+airflow-compile: setup
+	$(VENV)/bin/python -m pipeline compile --profile onprem $(ARGS)
+
 run: setup
 	$(VENV)/bin/python -m pipeline run $(ARGS)
 
-test: setup system-deps
+test: setup system-deps airflow3
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 

@@ -130,7 +130,9 @@ def add_profile_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 # Modules that add their own subcommands: each has register(subparsers).
-COMMAND_MODULES: tuple[str, ...] = ("pipeline.kfp_cli", "pipeline.lineage.cli", "pipeline.report.cli")
+COMMAND_MODULES: tuple[str, ...] = (
+    "pipeline.kfp_cli", "pipeline.lineage.cli", "pipeline.report.cli", "pipeline.deploy_cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

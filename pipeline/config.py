@@ -229,6 +229,25 @@ class ReportConfig:
 
 
 @dataclass(frozen=True)
+class AirflowConfig:
+    """How an Airflow deployment schedules the pipeline.
+
+    The pipeline factory never reads this; ``python -m pipeline compile`` copies it
+    into the compiled manifest, which the DAG file in ``dags/`` reads at parse time.
+    ``schedule`` is an Airflow schedule (cron or preset such as ``@daily``) or None
+    for manual runs only. A retried task relaunches only its own node in the same
+    pipeline run, so retries never redo finished components.
+    """
+
+    dag_id: str = "taxi_edge"
+    schedule: str | None = "@daily"
+    retries: int = 2
+    retry_delay_seconds: int = 300
+    max_active_runs: int = 1
+    catchup: bool = False
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     """One environment profile: roots, metadata, data source, Beam and image.
 
@@ -252,6 +271,7 @@ class PipelineConfig:
     enable_cache: bool = True
     image: str | None = None
     kubeflow: KubeflowConfig | None = None
+    airflow: AirflowConfig = field(default_factory=AirflowConfig)
 
     def with_overrides(self, **changes: object) -> PipelineConfig:
         """A copy with some fields replaced (nested configs are replaced whole)."""

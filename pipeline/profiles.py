@@ -1,10 +1,12 @@
 """Environment profiles: one typed :class:`PipelineConfig` per place the pipeline runs.
 
 ``local`` is the default: everything under one root folder (pipeline outputs, the
-SQLite MLMD file, the serving folder), Beam in-process. ``gke`` is Kubeflow Pipelines
-v2 on GKE or Vertex AI: ``gs://`` roots, the KFP backend's MLMD, CSV on GCS or a
-BigQuery query, Dataflow for the heavy Beam work. Every profile is a function here
-with the same ``(root, data)`` signature; cloud settings default from the environment.
+SQLite MLMD file, the serving folder), Beam in-process. ``onprem`` is what the
+Airflow deployment compiles: roots on local/NFS paths, MLMD on MySQL, Beam on all
+cores; it is configured from environment variables (see :func:`onprem`). ``gke`` is
+Kubeflow Pipelines v2 on GKE or Vertex AI: ``gs://`` roots, the KFP backend's MLMD, CSV
+on GCS or a BigQuery query, Dataflow for the heavy Beam work. Every profile is a
+function here with the same ``(root, data)`` signature.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from pathlib import Path
 from pipeline.config import (
     DEFAULT_DATA,
     REPO_ROOT,
+    AirflowConfig,
     BackendMetadata,
     BigQuerySource,
     ComponentResources,
     CsvSource,
     DataflowConfig,
     KubeflowConfig,
+    MySqlMetadata,
     PipelineConfig,
     ReportConfig,
     SqliteMetadata,
@@ -147,7 +151,92 @@ def gke(root: str | Path | None = None, data: str | Path | None = None, *, bucke
     )
 
 
-PROFILES: dict[str, Callable[..., PipelineConfig]] = {"local": local, "gke": gke}
+
+
+# On-prem machines run one component at a time, so Beam may take every core: FnApiRunner
+# in multi_processing mode with one worker process per core ("0" = os.cpu_count()).
+# Worker processes are started from this same Python environment, hence the same
+# worker-image argument as LOCAL_BEAM_ARGS.
+ONPREM_BEAM_MODE = "multi_processing"
+
+
+def onprem_beam_args(workers: int = 0, mode: str = ONPREM_BEAM_MODE) -> tuple[str, ...]:
+    """Beam arguments for one on-prem machine; ``workers=0`` means one per core.
+
+    ``in_memory`` (or a single core) runs Beam in the task's own process with one worker.
+    """
+    count = workers or os.cpu_count() or 1
+    if mode == "in_memory" or count == 1:
+        mode, count = "in_memory", 1
+    return (
+        "--runner=FnApiRunner",
+        f"--direct_running_mode={mode}",
+        f"--direct_num_workers={count}",
+        LOCAL_WORKER_DEPENDENCIES,
+    )
+
+
+class ProfileSettingError(ValueError):
+    """A profile needs a setting that the environment does not provide."""
+
+
+def _required(env: Mapping[str, str], name: str, given: object) -> str:
+    if given is not None:
+        return str(given)
+    value = env.get(name)
+    if not value:
+        raise ProfileSettingError(f"the onprem profile needs {name} (or the matching argument)")
+    return value
+
+
+def onprem(root: Path | None = None, data: Path | None = None,
+           env: Mapping[str, str] | None = None) -> PipelineConfig:
+    """An on-prem Airflow deployment: NFS/local roots, MLMD on MySQL, Beam on all cores.
+
+    Read from the environment (arguments win over variables):
+
+    - ``EDGE_PIPELINE_ROOT`` (required unless ``root``): pipeline outputs go to
+      ``<root>/pipeline``; ``EDGE_SERVING_ROOT`` (default ``<root>/serving``) receives
+      pushed models; ``EDGE_DATA_DIR`` (default the shipped sample) holds the CSV files.
+    - ``MLMD_MYSQL_HOST`` (default 127.0.0.1), ``MLMD_MYSQL_PORT`` (3306),
+      ``MLMD_MYSQL_DATABASE`` (mlmd), ``MLMD_MYSQL_USER`` (mlmd). The password is not
+      read here: at connection time from ``MLMD_MYSQL_PASSWORD`` or from the file named
+      by ``MLMD_MYSQL_PASSWORD_FILE`` (a mounted secret).
+    - ``EDGE_BEAM_WORKERS`` (default 0: one per core), ``EDGE_BEAM_MODE``
+      (default multi_processing; ``in_memory`` runs Beam in the task's process).
+    - ``EDGE_AIRFLOW_SCHEDULE`` (default @daily; ``none`` for manual runs only),
+      ``EDGE_AIRFLOW_RETRIES`` (2), ``EDGE_AIRFLOW_RETRY_DELAY`` (seconds, 300).
+    """
+    env = os.environ if env is None else env
+    root = Path(_required(env, "EDGE_PIPELINE_ROOT", root)).resolve()
+    serving = Path(env.get("EDGE_SERVING_ROOT") or root / "serving").resolve()
+    data = Path(data or env.get("EDGE_DATA_DIR") or DEFAULT_DATA).resolve()
+    schedule = env.get("EDGE_AIRFLOW_SCHEDULE", "@daily")
+    defaults = AirflowConfig()
+    return PipelineConfig(
+        profile="onprem",
+        pipeline_name=PIPELINE_NAME,
+        pipeline_root=str(root / "pipeline"),
+        serving_root=str(serving),
+        data=CsvSource(str(data)),
+        metadata=MySqlMetadata(
+            host=env.get("MLMD_MYSQL_HOST", "127.0.0.1"),
+            port=int(env.get("MLMD_MYSQL_PORT", "3306")),
+            database=env.get("MLMD_MYSQL_DATABASE", "mlmd"),
+            user=env.get("MLMD_MYSQL_USER", "mlmd"),
+            password_file=env.get("MLMD_MYSQL_PASSWORD_FILE") or None,
+        ),
+        beam_args=onprem_beam_args(int(env.get("EDGE_BEAM_WORKERS", "0")),
+                                   env.get("EDGE_BEAM_MODE", ONPREM_BEAM_MODE)),
+        airflow=AirflowConfig(
+            schedule=None if schedule.lower() == "none" else schedule,
+            retries=int(env.get("EDGE_AIRFLOW_RETRIES", defaults.retries)),
+            retry_delay_seconds=int(env.get("EDGE_AIRFLOW_RETRY_DELAY", defaults.retry_delay_seconds)),
+        ),
+    )
+
+
+PROFILES: dict[str, Callable[..., PipelineConfig]] = {"local": local, "onprem": onprem, "gke": gke}
 
 
 def load_profile(name: str, root: Path | None = None, data: Path | None = None) -> PipelineConfig:

@@ -1,0 +1,79 @@
+"""``python -m pipeline compile`` and ``python -m pipeline launch-node``: the scheduler side.
+
+``compile`` is a deployment step (it imports TFX); ``launch-node`` is what each Airflow
+task runs, in the pipeline's own environment. See :mod:`pipeline.runners.compiled`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import sys
+from pathlib import Path
+
+from pipeline.config import REPO_ROOT
+
+log = logging.getLogger("pipeline")
+
+DEFAULT_MANIFEST = REPO_ROOT / "build" / "airflow" / "taxi-edge.json"
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    """Compiles the profile's pipeline to an IR file and the manifest the DAG reads."""
+    from pipeline.cli import _build_config, _quiet_libraries
+    from pipeline.runners import compiled
+
+    _quiet_libraries(args.verbose)
+    config = _build_config(args)
+    if args.schedule is not None:
+        schedule = None if args.schedule.lower() == "none" else args.schedule
+        config = config.with_overrides(airflow=dataclasses.replace(config.airflow, schedule=schedule))
+    manifest = compiled.compile_to(config, args.out, python=args.python)
+    nodes = ", ".join(node["id"] for node in manifest.data["nodes"])
+    print(f"Compiled {config.pipeline_name} ({config.profile}) to {manifest.path} and {manifest.ir_path}")
+    print(f"  nodes: {nodes}")
+    print(f"  schedule: {config.airflow.schedule}, retries: {config.airflow.retries}")
+    return 0
+
+
+def cmd_launch_node(args: argparse.Namespace) -> int:
+    """Launches one node of one pipeline run; exit code 1 if it fails."""
+    from pipeline.cli import _quiet_libraries
+    from pipeline.runners import compiled
+
+    _quiet_libraries(verbose=True)
+    manifest = compiled.read_manifest(args.manifest)
+    log.info("launching %s of run %s (%s)", args.node, args.run_id, manifest.path)
+    result = compiled.launch(manifest, args.run_id, args.node, enable_cache=not args.no_cache)
+    print(f"{result.node_id}: {result.state} in {result.seconds:.1f} s "
+          f"(execution {result.execution_id}, run {args.run_id})", flush=True)
+    if result.state in ("failed", "canceled"):
+        print(f"{result.node_id} did not complete", file=sys.stderr)
+        return 1
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    from pipeline.cli import add_profile_arguments
+
+    compile_parser = commands.add_parser(
+        "compile", help="compile the pipeline for a scheduler (IR file + JSON manifest for dags/)")
+    add_profile_arguments(compile_parser)
+    compile_parser.add_argument("--out", type=Path, default=DEFAULT_MANIFEST,
+                                help=f"manifest path; the IR goes next to it as .pb "
+                                     f"(default: {DEFAULT_MANIFEST})")
+    compile_parser.add_argument("--train-steps", type=int, default=None, help="override the training steps")
+    compile_parser.add_argument("--schedule", default=None,
+                                help="Airflow schedule (cron or @daily; 'none' for manual runs only)")
+    compile_parser.add_argument("--python", default=None,
+                                help="interpreter that runs the tasks (default: this one)")
+    compile_parser.add_argument("-v", "--verbose", action="store_true", help="show TFX logs")
+    compile_parser.set_defaults(func=cmd_compile)
+
+    launch = commands.add_parser("launch-node", help="run one node of one pipeline run (an Airflow task)")
+    launch.add_argument("--manifest", type=Path, default=DEFAULT_MANIFEST, help="compiled manifest")
+    launch.add_argument("--run-id", required=True, help="pipeline run id (same for every task of a run)")
+    launch.add_argument("--node", required=True, help="node id, e.g. Trainer")
+    launch.add_argument("--no-cache", action="store_true", help="run even if a cached result exists")
+    launch.set_defaults(func=cmd_launch_node)

@@ -33,8 +33,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.skipif(mariadb.binaries_missing() is 
                                                   reason=str(mariadb.binaries_missing()))]
 
 REPO = Path(__file__).resolve().parents[2]
-NODES = {"CsvExampleGen", "ImportSchemaGen", "StatisticsGen", "ExampleValidator", "Transform",
-         "Trainer", "latest_blessed_model_resolver", "Evaluator", "Pusher"}
+NODES = {"CsvExampleGen", "ImportSchemaGen", "StatisticsGen", "ExampleValidator", "DataGate", "Transform",
+         "Trainer", "latest_blessed_model_resolver", "Evaluator", "Pusher", "TFLiteConverter"}
 COMPLETE, CACHED, RUNNING = 3, 5, 2
 
 
@@ -52,7 +52,9 @@ def deployment(tmp_path_factory):
         env = {k: v for k, v in server.env.items() if k != "MLMD_MYSQL_PASSWORD"}
         env.update({"MLMD_MYSQL_PASSWORD_FILE": str(secret), "EDGE_PIPELINE_ROOT": str(base / "nfs"),
                     "EDGE_DATA_DIR": str(write_slice(base / "data", 3000)),
-                    "EDGE_AIRFLOW_RETRY_DELAY": "1", "EDGE_AIRFLOW_SCHEDULE": "none"})
+                    "EDGE_AIRFLOW_RETRY_DELAY": "1", "EDGE_AIRFLOW_SCHEDULE": "none",
+                    # A 3,000-row slice: in-process Beam beats one TF-importing worker per core.
+                    "EDGE_BEAM_MODE": "in_memory"})
         manifest = base / "compiled" / "taxi-edge.json"
         done = subprocess.run([sys.executable, "-m", "pipeline", "compile", "--profile", "onprem",
                                "--out", str(manifest), "--train-steps", "100"],

@@ -31,7 +31,8 @@ def test_manifest_lists_the_compiled_nodes_and_their_upstreams(manifest):
     nodes = {node["id"]: node["upstream"] for node in data["nodes"]}
     assert nodes["Trainer"] == ["ImportSchemaGen", "Transform"]
     assert nodes["Pusher"] == ["Evaluator", "Trainer"]
-    assert len(nodes) == 9
+    assert nodes["Transform"] == ["CsvExampleGen", "DataGate", "ImportSchemaGen"]
+    assert len(nodes) == 11  # the nine standard nodes, the data gate and the TFLite converter
 
 
 def test_no_secret_is_written_to_disk(manifest):

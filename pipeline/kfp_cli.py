@@ -54,14 +54,21 @@ def cloud_config(args: argparse.Namespace) -> PipelineConfig:
     return config
 
 
-def cmd_compile(args: argparse.Namespace) -> int:
+def _config_or_error(args: argparse.Namespace):  # noqa: ANN202
+    """The cloud config, or None after printing why it cannot be built."""
     _quiet_libraries(args.verbose)
-    from pipeline.runners import kubeflow
-
     try:
-        config = cloud_config(args)
+        return cloud_config(args)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
+        return None
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from pipeline.runners import kubeflow
+
+    config = _config_or_error(args)
+    if config is None:
         return 2
     compiled = kubeflow.compile_pipeline(config, args.out)
     print(f"Profile {config.profile}: image {config.image}, pipeline root {config.pipeline_root}")
@@ -78,13 +85,10 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    _quiet_libraries(args.verbose)
     from pipeline.runners import kubeflow
 
-    try:
-        config = cloud_config(args)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
+    config = _config_or_error(args)
+    if config is None:
         return 2
     settings = config.kubeflow
     host = args.host or (settings.host if settings else None)

@@ -19,9 +19,10 @@ log = logging.getLogger(__name__)
 
 # An artifact carries a variants table when one of its string custom properties, whose
 # name contains this word, holds a JSON list of objects (one row per variant), or when
-# its folder holds ``variants.json`` with such a list. The TFLite component fills it.
+# its folder holds ``variants.json`` or ``report.json`` with such a list (or an object with
+# a "variants" list). The TFLite component writes ``report.json``.
 VARIANTS_WORD = "variant"
-VARIANTS_FILE = "variants.json"
+VARIANTS_FILES = ("variants.json", "report.json")
 
 
 @dataclass
@@ -264,12 +265,13 @@ def variant_tables(artifacts: list[Any]) -> list[VariantTable]:
                 rows = _rows(value.string_value)
                 if rows:
                     tables.append(VariantTable(artifact.id, artifact.type, f"property {name}", rows))
-        path = os.path.join(artifact.uri, VARIANTS_FILE)
-        if artifact.uri and fileio.exists(path):
-            with fileio.open(path, "r") as handle:
-                rows = _rows(handle.read())
-            if rows:
-                tables.append(VariantTable(artifact.id, artifact.type, VARIANTS_FILE, rows))
+        for file_name in VARIANTS_FILES:
+            path = os.path.join(artifact.uri, file_name)
+            if artifact.uri and fileio.exists(path):
+                with fileio.open(path, "r") as handle:
+                    rows = _rows(handle.read())
+                if rows:
+                    tables.append(VariantTable(artifact.id, artifact.type, file_name, rows))
     return tables
 
 

@@ -21,10 +21,16 @@ def test_any_artifact_with_a_variants_table_is_shown(tmp_path):
     with_property = builder.artifact("TFLiteModel", str(tmp_path / "x"), variants_table=json.dumps(rows))
     with_file = builder.artifact("EdgeBundle", str(folder))
     plain = builder.artifact("Model", str(tmp_path / "m"), note="not a table")
+    # The TFLite component's own report file: {"status": ..., "variants": [...]}
+    tflite_folder = tmp_path / "tflite"
+    tflite_folder.mkdir()
+    (tflite_folder / "report.json").write_text(json.dumps({"status": "pushed", "variants": rows}))
+    tflite = builder.artifact("pipeline.TFLiteModels", str(tflite_folder))
     store = open_read_only(SqliteMetadata(str(tmp_path / "m.sqlite")))
-    tables = variant_tables(store.get_artifacts_by_id([with_property, with_file, plain]))
+    tables = variant_tables(store.get_artifacts_by_id([with_property, with_file, plain, tflite]))
     assert [(t.artifact_id, t.source, len(t.rows)) for t in tables] == [
-        (with_property, "property variants_table", 2), (with_file, "variants.json", 1)]
+        (with_property, "property variants_table", 2), (with_file, "variants.json", 1),
+        (tflite, "report.json", 2)]
 
     class Data:
         variants = tables

@@ -47,18 +47,13 @@ def resource_spec(resources: ComponentResources) -> ResourceSpec:
     open-source KFP backend prefers the Kubernetes-quantity strings (``resource_*``).
     """
     spec = ResourceSpec()
-    if resources.cpu_limit is not None:
-        spec.cpu_limit = resources.cpu_limit
-        spec.resource_cpu_limit = f"{resources.cpu_limit:g}"
-    if resources.cpu_request is not None:
-        spec.cpu_request = resources.cpu_request
-        spec.resource_cpu_request = f"{resources.cpu_request:g}"
-    if resources.memory_limit_gib is not None:
-        spec.memory_limit = resources.memory_limit_gib
-        spec.resource_memory_limit = f"{resources.memory_limit_gib:g}Gi"
-    if resources.memory_request_gib is not None:
-        spec.memory_request = resources.memory_request_gib
-        spec.resource_memory_request = f"{resources.memory_request_gib:g}Gi"
+    for field, value, unit in (("cpu_limit", resources.cpu_limit, ""),
+                               ("cpu_request", resources.cpu_request, ""),
+                               ("memory_limit", resources.memory_limit_gib, "Gi"),
+                               ("memory_request", resources.memory_request_gib, "Gi")):
+        if value is not None:
+            setattr(spec, field, value)
+            setattr(spec, f"resource_{field}", f"{value:g}{unit}")
     if resources.accelerator_type:
         spec.accelerator.type = resources.accelerator_type
         spec.accelerator.count = resources.accelerator_count

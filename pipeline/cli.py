@@ -51,6 +51,10 @@ def _build_config(args: argparse.Namespace):  # noqa: ANN202
     config = profiles.load_profile(args.profile, root=args.root, data=args.data)
     if args.train_steps is not None:
         config = config.with_training(train_steps=args.train_steps)
+    if args.drift == "off":
+        config = config.with_drift(enabled=False)
+    elif args.drift:
+        config = config.with_drift(action=args.drift)
     return config
 
 
@@ -129,6 +133,13 @@ def add_profile_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where pipeline outputs, MLMD and the serving folder go (default: ./outputs)")
 
 
+def add_drift_argument(parser: argparse.ArgumentParser) -> None:
+    """--drift: what drift from the last blessed model's data does to a run."""
+    parser.add_argument("--drift", choices=("block", "warn", "off"), default=None,
+                        help="drift from the last blessed model's data: block the run (the profile's "
+                             "default), only warn, or do not check")
+
+
 # Modules that add their own subcommands: each has register(subparsers).
 COMMAND_MODULES: tuple[str, ...] = (
     "pipeline.kfp_cli", "pipeline.lineage.cli", "pipeline.report.cli", "pipeline.deploy_cli",
@@ -141,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run the pipeline with the local runner")
     add_profile_arguments(run)
     run.add_argument("--train-steps", type=int, default=None, help="override the training steps")
+    add_drift_argument(run)
     run.add_argument("--force", action="store_true",
                      help="run even if nothing changed since the last successful run")
     run.add_argument("-v", "--verbose", action="store_true", help="show TFX and Beam logs")

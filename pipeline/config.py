@@ -103,18 +103,83 @@ class EvaluationConfig:
     slice_features: tuple[str, ...] = ("payment_type", "trip_start_hour")
 
 
+DRIFT_COMPARATORS = ("jensen_shannon", "l_infinity")
+DRIFT_ACTIONS = ("block", "warn")
+
+
+@dataclass(frozen=True)
+class DriftCheck:
+    """One feature's drift check against the data behind the last blessed model.
+
+    ``comparator`` is TFDV's: ``jensen_shannon`` (divergence, 0..1) for numeric
+    features, ``l_infinity`` (largest change in any value's share, 0..1) for
+    categorical ones. A distance above ``threshold`` is drift.
+    """
+
+    feature: str
+    threshold: float
+    comparator: str = "jensen_shannon"
+
+    def __post_init__(self) -> None:
+        if self.comparator not in DRIFT_COMPARATORS:
+            raise ValueError(f"drift comparator must be one of {DRIFT_COMPARATORS}, not {self.comparator!r}")
+        if not 0 < self.threshold <= 1:
+            raise ValueError(f"drift threshold for {self.feature} must be in (0, 1], not {self.threshold}")
+
+
+# The model's inputs (models/features.py). Limits set from the taxi sample
+# (benchmarks/drift_sensitivity.py and earlier trials): disjoint random slices of the
+# same data (400 to 3,000 rows against 3,000) reach Jensen-Shannon 0.0085 and
+# L-infinity 0.086 at most; fares x1.3 give 0.070, miles recorded as km 0.021,
+# seconds recorded as minutes 0.56, 70% of card trips paid cash 0.25.
+DEFAULT_DRIFT_CHECKS = (
+    DriftCheck("fare", 0.02),
+    DriftCheck("trip_miles", 0.02),
+    DriftCheck("trip_seconds", 0.02),
+    DriftCheck("payment_type", 0.1, "l_infinity"),
+)
+
+
+@dataclass(frozen=True)
+class DriftConfig:
+    """Drift checks of the new data against the data of the last blessed model.
+
+    The baseline is the statistics of the run that produced the last blessed model
+    (recorded by that run); the first run has none and is not checked. ``action``
+    ``block`` fails the data gate (nothing trains), ``warn`` records and reports the
+    drift and goes on. ``min_examples_ratio``/``max_examples_ratio`` bound the new
+    data's example count relative to the baseline's, per split (None: not checked).
+    """
+
+    enabled: bool = True
+    action: str = "block"
+    checks: tuple[DriftCheck, ...] = DEFAULT_DRIFT_CHECKS
+    min_examples_ratio: float | None = None
+    max_examples_ratio: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.action not in DRIFT_ACTIONS:
+            raise ValueError(f"drift action must be one of {DRIFT_ACTIONS}, not {self.action!r}")
+        if self.min_examples_ratio is not None and self.min_examples_ratio < 0:
+            raise ValueError("min_examples_ratio must be >= 0")
+        if (self.min_examples_ratio is not None and self.max_examples_ratio is not None
+                and self.max_examples_ratio < self.min_examples_ratio):
+            raise ValueError("max_examples_ratio must be >= min_examples_ratio")
+
+
 @dataclass(frozen=True)
 class DataGateConfig:
-    """Which ExampleValidator findings stop a run before Transform.
+    """Which data findings stop a run before Transform.
 
     ``block_severities``: TFDV severities that block (ERROR by default).
     ``warn_only_kinds``: anomaly kinds (TFDV ``AnomalyInfo.Type`` names, e.g.
     ``ENUM_TYPE_UNEXPECTED_STRING_VALUES``) that are only logged even at a blocking
-    severity.
+    severity. ``drift``: the checks against the last blessed model's data.
     """
 
     block_severities: tuple[str, ...] = ("ERROR",)
     warn_only_kinds: tuple[str, ...] = ()
+    drift: DriftConfig = field(default_factory=DriftConfig)
 
 
 @dataclass(frozen=True)
@@ -285,6 +350,11 @@ class PipelineConfig:
     def with_tflite(self, **changes: object) -> PipelineConfig:
         """A copy with some TFLite component settings replaced."""
         return self.with_overrides(tflite=dataclasses.replace(self.tflite, **changes))  # type: ignore[arg-type]
+
+    def with_drift(self, **changes: object) -> PipelineConfig:
+        """A copy with some drift-check settings replaced."""
+        gate = dataclasses.replace(self.data_gate, drift=dataclasses.replace(self.data_gate.drift, **changes))  # type: ignore[arg-type]
+        return self.with_overrides(data_gate=gate)
 
     def with_training(self, **changes: object) -> PipelineConfig:
         """A copy with some training hyperparameters replaced."""

@@ -55,7 +55,7 @@ def cmd_launch_node(args: argparse.Namespace) -> int:
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    from pipeline.cli import add_profile_arguments
+    from pipeline.cli import add_drift_argument, add_profile_arguments
 
     compile_parser = commands.add_parser(
         "compile", help="compile the pipeline for a scheduler (IR file + JSON manifest for dags/)")
@@ -64,6 +64,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                                 help=f"manifest path; the IR goes next to it as .pb "
                                      f"(default: {DEFAULT_MANIFEST})")
     compile_parser.add_argument("--train-steps", type=int, default=None, help="override the training steps")
+    add_drift_argument(compile_parser)
     compile_parser.add_argument("--schedule", default=None,
                                 help="Airflow schedule (cron or @daily; 'none' for manual runs only)")
     compile_parser.add_argument("--python", default=None,

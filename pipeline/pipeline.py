@@ -9,6 +9,8 @@ from __future__ import annotations
 from tfx import v1 as tfx
 from tfx.dsl.components.base import executor_spec
 
+from pipeline.components.data_baseline.component import DataBaseline, DataBaselineRecorder
+from pipeline.components.data_gate import drift
 from pipeline.components.data_gate.component import DataGate
 from pipeline.components.safe_pusher import executor as safe_pusher_executor
 from pipeline.components.tflite_converter.component import TFLiteConverter
@@ -34,10 +36,21 @@ def create_components(config: PipelineConfig) -> list:
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
     )
+    # The newest DataBaseline is the statistics of the last blessed model's data (a run
+    # records one only when it blesses its model); empty until a model is blessed.
+    baseline_resolver = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestArtifactStrategy,
+        baseline=tfx.dsl.Channel(type=DataBaseline),
+    ).with_id("latest_data_baseline_resolver")
+    drift_config = config.data_gate.drift
     data_gate = DataGate(
         anomalies=example_validator.outputs["anomalies"],
+        statistics=statistics_gen.outputs["statistics"],
+        schema=schema_gen.outputs["schema"],
+        baseline=baseline_resolver.outputs["baseline"] if drift_config.enabled else None,
         block_severities=",".join(config.data_gate.block_severities),
         warn_only_kinds=",".join(config.data_gate.warn_only_kinds),
+        drift_config=drift.config_to_json(drift_config) if drift_config.enabled else "",
     )
     transform = tfx.components.Transform(
         examples=example_gen.outputs["examples"],
@@ -75,17 +88,22 @@ def create_components(config: PipelineConfig) -> list:
         ),
         custom_executor_spec=executor_spec.ExecutorClassSpec(safe_pusher_executor.Executor),
     )
+    # Only a blessed model's data becomes the next runs' drift baseline.
+    with tfx.dsl.Cond(evaluator.outputs["blessing"].future()[0].custom_property("blessed") == 1):
+        baseline_recorder = DataBaselineRecorder(statistics=statistics_gen.outputs["statistics"])
     components = [
         example_gen,
         statistics_gen,
         schema_gen,
         example_validator,
+        *([baseline_resolver] if drift_config.enabled else []),
         data_gate,
         transform,
         trainer,
         model_resolver,
         evaluator,
         pusher,
+        baseline_recorder,
     ]
     if config.tflite.enabled:
         # After the Evaluator, gated on its blessing: unblessed models are neither

@@ -1,4 +1,4 @@
-"""The end-of-run summary: what ran or came from cache, metrics, blessing, push.
+"""The end-of-run summary: what ran or came from cache, data drift, metrics, blessing, push.
 
 Everything is read back from MLMD and the artifacts it points to, so the summary
 shows what was recorded, not what the runner believes happened.
@@ -12,6 +12,7 @@ from typing import Any
 from ml_metadata import metadata_store
 
 from pipeline import mlmd_queries
+from pipeline.components.data_gate.drift import DriftMeasurement
 from pipeline.runners.ir import NodeResult
 
 OUTPUT_EVENTS = mlmd_queries.OUTPUT_EVENTS
@@ -29,6 +30,87 @@ class RunSummary:
     pushed: bool | None = None
     pushed_destination: str | None = None
     edge: str | None = None  # one line on the TFLite component's outcome
+    drift: str | None = None  # one line on the data gate's drift check
+
+
+# The data gate's drift check (pipeline.components.data_gate) publishes a ``drift_report``
+# artifact whose folder holds this JSON file (DRIFT_SUMMARY_FILE there; not imported, as
+# that module builds a TFX component).
+DRIFT_REPORT_KEY = "drift_report"
+DRIFT_FILE = "drift.json"
+
+
+@dataclass
+class DriftFacts:
+    """The data gate's drift check in one run: its artifact's properties and drift.json."""
+
+    artifact_id: int | None  # None: the gate failed before publishing its drift report
+    enabled: bool  # False: drift checks are switched off in the configuration
+    checked: bool  # False: no baseline yet (no model blessed), or not enabled
+    action: str | None = None  # "block" or "warn"
+    baseline_uri: str | None = None
+    findings: int | None = None
+    measurements: list[DriftMeasurement] | None = None  # None: drift.json not read (or not written)
+    failed_execution: int | None = None
+
+    @property
+    def drifted(self) -> list[DriftMeasurement]:
+        return [m for m in self.measurements or [] if m.drifted]
+
+    @property
+    def reason(self) -> str | None:
+        """Why there are no measurements, or None when drift was checked."""
+        if self.failed_execution is not None:
+            return "the data gate failed before publishing its drift report"
+        if not self.enabled:
+            return "drift checks disabled"
+        if not self.checked:
+            return "no blessed model yet, so no data baseline to compare with"
+        return None
+
+
+def drift_facts(artifact: Any) -> DriftFacts:
+    """The drift check as recorded in the ``drift_report`` artifact's custom properties.
+
+    The gate records ``drift_action`` only when drift checks are enabled.
+    """
+    action = mlmd_queries.property_value(artifact, "drift_action")
+    findings = mlmd_queries.property_value(artifact, "drift_findings")
+    return DriftFacts(
+        artifact_id=artifact.id,
+        enabled=action is not None,
+        checked=mlmd_queries.property_value(artifact, "drift_checked") == 1,
+        action=action,  # type: ignore[arg-type]
+        baseline_uri=mlmd_queries.property_value(artifact, "baseline_uri"),  # type: ignore[arg-type]
+        findings=findings,  # type: ignore[arg-type]
+    )
+
+
+def read_drift_file(facts: DriftFacts, uri: str) -> None:
+    """Adds drift.json's measurements to ``facts`` (and whatever the properties lacked).
+
+    With drift checks disabled the gate writes no file, and nothing is added; an
+    enabled check without the file raises FileNotFoundError.
+    """
+    import json
+    import os
+
+    from tfx.dsl.io import fileio
+
+    path = os.path.join(uri, DRIFT_FILE)
+    if not fileio.exists(path):
+        if facts.enabled:
+            raise FileNotFoundError(f"{path} not found")
+        return
+    with fileio.open(path, "r") as handle:
+        recorded = json.loads(handle.read())
+    facts.enabled = True
+    facts.checked = facts.checked or bool(recorded.get("checked"))
+    facts.action = facts.action or recorded.get("action")
+    facts.baseline_uri = facts.baseline_uri or recorded.get("baseline_uri")
+    facts.measurements = [DriftMeasurement.from_json(row) for row in recorded.get("measurements") or []]
+    if facts.findings is None:
+        facts.findings = len(facts.drifted)
 
 
 def outputs_of(store: metadata_store.MetadataStore, execution_id: int) -> dict[str, list[Any]]:
@@ -106,7 +188,33 @@ def summarise(store: metadata_store.MetadataStore, run_id: str, nodes: list[Node
                 summary.pushed_destination = pushed.custom_properties["pushed_destination"].string_value
         if "tflite_models" in outputs:
             summary.edge = _edge_line(outputs["tflite_models"][0])
+        if DRIFT_REPORT_KEY in outputs:
+            summary.drift = _drift_line(outputs[DRIFT_REPORT_KEY][0])
     return summary
+
+
+def _drift_line(artifact: Any) -> str:
+    """'checked against baseline <uri>: 0 of 8 measurements over their limits (action block)'."""
+    facts = drift_facts(artifact)
+    unreadable = ""
+    try:
+        read_drift_file(facts, artifact.uri)
+    except Exception as error:  # noqa: BLE001 - the properties still say what happened
+        unreadable = f"; {DRIFT_FILE} unreadable: {error}"
+    if facts.reason:
+        return f"not checked ({facts.reason}){unreadable}"
+    if facts.measurements is None:
+        counted = f"{facts.findings} measurement(s) over their limits"
+    else:
+        counted = f"{len(facts.drifted)} of {len(facts.measurements)} measurements over their limits"
+    line = f"checked against baseline {facts.baseline_uri}: {counted} (action {facts.action})"
+    if facts.drifted:
+        splits: dict[str, list[str]] = {}
+        for row in facts.drifted:
+            splits.setdefault(row.feature, []).append(row.split)
+        line += "; drifted: " + ", ".join(f"{feature} ({', '.join(names)})"
+                                          for feature, names in splits.items())
+    return line + unreadable
 
 
 def _edge_line(artifact: Any) -> str:
@@ -129,6 +237,8 @@ def format_summary(summary: RunSummary) -> str:
     lines = [f"Run {summary.run_id}"]
     for node in summary.nodes:
         lines.append(f"  {node.node_id:<32} {node.state:<9} {node.seconds:7.1f} s")
+    if summary.drift:
+        lines.append(f"  drift: {summary.drift}")
     if summary.metrics:
         shown = ("auc", "binary_accuracy", "precision", "recall", "calibration", "example_count")
         metrics = ", ".join(f"{k}={summary.metrics[k]:.4f}" for k in shown if k in summary.metrics)

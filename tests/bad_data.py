@@ -108,6 +108,27 @@ hour_out_of_range = _with_value("trip_start_hour", "31", every=5)
 negative_fare = _with_value("fare", "-12.5", every=4)
 missing_required_fare = _with_value("fare", "", every=6)
 
+def scaled_column(source: Path, column: str, factor: float) -> Callable[[Path], Path]:
+    """A copy of ``source``'s CSV with one numeric column multiplied: legal data that has drifted.
+
+    E.g. fares recorded in another currency, or trip times in minutes instead of seconds.
+    """
+    def make(folder: Path) -> Path:
+        with (source / "data.csv").open(newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader)
+            rows = [list(r) for r in reader]
+        index = header.index(column)
+        for row in rows:
+            if row[index]:
+                scaled = float(row[index]) * factor
+                # Integer columns stay integers (the schema's type holds; only the distribution moves).
+                row[index] = f"{scaled:g}" if "." in row[index] else str(round(scaled))
+        return _write(folder, header, rows)
+
+    return make
+
+
 PREFLIGHT_KINDS: dict[str, tuple[Callable[[Path], Path], str]] = {
     "missing_folder": (missing_folder, "does not exist"),
     "empty_file": (empty_file, "empty file"),

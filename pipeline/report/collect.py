@@ -10,10 +10,13 @@ import json
 import logging
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline import mlmd_queries as q
-from pipeline.lineage.api import Lineage, RunInfo
+from pipeline.lineage.api import Execution, Lineage, RunInfo
+
+if TYPE_CHECKING:
+    from pipeline.summary import DriftFacts
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +87,7 @@ class ReportData:
     statistics_artifact: int | None = None
     anomalies: list[Anomaly] = field(default_factory=list)
     anomalies_artifact: int | None = None
+    drift: DriftFacts | None = None
     metrics_by_slice: dict[str, dict[str, float]] = field(default_factory=dict)
     calibration: list[tuple[float, float, float]] = field(default_factory=list)
     evaluation_artifact: int | None = None
@@ -323,6 +327,10 @@ def collect(lineage: Lineage, run_ref: str) -> ReportData:
             artifact = by_key["anomalies"][0]
             data.anomalies_artifact = artifact.id
             attempt("anomalies", lambda a=artifact: data.anomalies.extend(load_anomalies(a.uri)))
+        if "drift_report" in by_key:
+            _collect_drift(data, by_key["drift_report"][0], attempt)
+        elif "drift_config" in properties and execution.last_known_state == Execution.FAILED:
+            data.drift = failed_gate_drift(lineage, execution)
         if "blessing" in by_key:
             data.blessed = q.property_value(by_key["blessing"][0], "blessed") == 1
             inputs = q.artifacts_by_key(lineage.store, execution.id, q.INPUT_EVENTS)
@@ -337,6 +345,26 @@ def collect(lineage: Lineage, run_ref: str) -> ReportData:
             data.push_reused = q.property_value(pushed, "reused_existing_push") == 1
     attempt("variant tables", lambda: data.variants.extend(variant_tables(everything)))
     return data
+
+
+def _collect_drift(data: ReportData, artifact: Any, attempt) -> None:  # noqa: ANN001
+    from pipeline.summary import drift_facts, read_drift_file
+
+    data.drift = drift_facts(artifact)
+    attempt("drift report", lambda: read_drift_file(data.drift, artifact.uri))
+
+
+def failed_gate_drift(lineage: Lineage, execution: Any) -> DriftFacts:
+    """What MLMD holds of a data gate that failed (a failed execution publishes no outputs)."""
+    from pipeline.summary import DriftFacts
+
+    config = _loads(q.property_value(execution, "drift_config"))
+    config = config if isinstance(config, dict) else {}
+    inputs = q.artifacts_by_key(lineage.store, execution.id, q.INPUT_EVENTS)
+    baseline = inputs.get("baseline")
+    return DriftFacts(artifact_id=None, enabled=bool(config.get("enabled")), checked=False,
+                      action=config.get("action"), baseline_uri=baseline[0].uri if baseline else None,
+                      failed_execution=execution.id)
 
 
 def _collect_evaluation(data: ReportData, artifact: Any, attempt) -> None:  # noqa: ANN001

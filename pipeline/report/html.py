@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 from html import escape
 from typing import Any
 
@@ -23,7 +24,7 @@ text-align:left;vertical-align:middle}th{background:#f3f5f7}td.num{text-align:ri
 .ok{background:#2e7d32}.bad{background:#c62828}.warn{background:#ef6c00}.muted{color:#666}
 .plots{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}.plots svg{max-width:100%;height:auto}
 .lineage{overflow-x:auto}.lineage svg{height:auto;max-width:none}nav a{margin-right:12px}
-.spark{vertical-align:middle}code{background:#f3f5f7;padding:1px 4px}
+.spark{vertical-align:middle}code{background:#f3f5f7;padding:1px 4px}tr.hl td{background:#fdecea}
 """
 
 
@@ -39,16 +40,18 @@ def _fmt(value: Any) -> str:
     return escape(str(value))
 
 
-def _table(headers: list[str], rows: list[list[Any]], raw: set[int] = frozenset()) -> str:
+def _table(headers: list[str], rows: list[list[Any]], raw: set[int] = frozenset(),
+           highlight: set[int] = frozenset()) -> str:
+    """A table; ``raw`` columns are HTML already, ``highlight`` rows (indices) are tinted."""
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = []
-    for row in rows:
+    for number, row in enumerate(rows):
         cells = []
         for index, cell in enumerate(row):
             numeric = isinstance(cell, int | float) and not isinstance(cell, bool)
             text = str(cell) if index in raw else _fmt(cell)
             cells.append(f'<td class="num">{text}</td>' if numeric else f"<td>{text}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
+        body.append(("<tr class='hl'>" if number in highlight else "<tr>") + "".join(cells) + "</tr>")
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
@@ -112,6 +115,48 @@ def _anomalies(data: ReportData) -> str:
     rows = [[a.split, a.feature, a.severity, a.description] for a in data.anomalies]
     return (f"<p>{_badge(False, '', f'{len(data.anomalies)} anomalies')} ({escape(source)})</p>"
             + _table(["split", "feature", "severity", "description"], rows))
+
+
+def _drift(data: ReportData) -> str:
+    drift = data.drift
+    if drift is None:
+        return "<p class='muted'>No drift report in this run.</p>"
+    if drift.failed_execution is not None:
+        baseline = (f" Its baseline: <code>{_fmt(drift.baseline_uri)}</code>."
+                    if drift.baseline_uri else "")
+        return (f"<p>{_badge(False, '', 'not recorded')} Data gate execution #{drift.failed_execution} "
+                f"failed before publishing its drift report; the run's error says why (drift or blocking "
+                f"anomalies).{baseline}</p>")
+    source = f"DataGate artifact #{drift.artifact_id}"
+    if drift.reason:
+        return (f"<p><span class='badge warn'>not checked</span> {escape(drift.reason)} "
+                f"<span class='muted'>({escape(source)})</span>.</p>")
+    action = ("a drift fails the run" if drift.action == "block" else
+              "a drift is recorded and the run goes on" if drift.action == "warn" else "unknown action")
+    drifted = len(drift.drifted) if drift.measurements is not None else drift.findings
+    if not drifted:
+        badge = _badge(True, "no drift", "")
+    elif drift.action == "warn":
+        badge = f"<span class='badge warn'>{drifted} drifted (warning)</span>"
+    else:
+        badge = _badge(False, "", f"{drifted} drifted")
+    parts = [f"<p>{badge} checked against the data of the last blessed model: baseline "
+             f"<code>{_fmt(drift.baseline_uri)}</code>; action <b>{_fmt(drift.action)}</b> ({action}) "
+             f"<span class='muted'>({escape(source)})</span>.</p>"]
+    if drift.measurements is None:
+        parts.append("<p class='muted'>The measurements could not be read (see below).</p>")
+        return "".join(parts)
+    rows = sorted(drift.measurements, key=lambda m: (m.feature, m.split))
+    bars = [(f"{m.feature} ({m.split})", m.value, m.limit, m.drifted) for m in rows
+            if m.limit is not None and math.isfinite(m.value)]
+    if bars:
+        parts.append(f"<div class='plots'><figure>{plots.drift_plot(bars)}</figure></div>")
+    parts.append(_table(
+        ["split", "feature", "comparator", "value", "limit", "verdict"],
+        [[m.split, m.feature, m.comparator, m.value, m.threshold, _badge(not m.drifted, "ok", "DRIFT")]
+         for m in rows],
+        raw={5}, highlight={i for i, m in enumerate(rows) if m.drifted}))
+    return "".join(parts)
 
 
 def _slice_order(item: tuple[str, dict[str, float]]) -> tuple[int, int, str]:
@@ -197,6 +242,7 @@ def render(data: ReportData, lineage_svg: str | None) -> str:
         ("timing", "Components and timing", _timing(data)),
         ("statistics", "Data statistics", _statistics(data)),
         ("anomalies", "Anomalies", _anomalies(data)),
+        ("drift", "Data drift vs last blessed model", _drift(data)),
         ("metrics", "Evaluation metrics", _metrics(data)),
         ("blessing", "Blessing decision", _blessing(data)),
         ("tflite", "TFLite variants", _variants(data)),

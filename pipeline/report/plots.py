@@ -1,4 +1,4 @@
-"""Report plots as inline SVG (matplotlib, Agg): metrics by slice and calibration."""
+"""Report plots as inline SVG (matplotlib, Agg): metrics by slice, calibration and drift."""
 
 from __future__ import annotations
 
@@ -73,3 +73,24 @@ def sparkline(values: list[float], width: int = 120, height: int = 22) -> str:
     )
     return (f'<svg class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
             f'<g fill="#5c8dd6">{rects}</g></svg>')
+
+
+def drift_plot(bars: list[tuple[str, float, float, bool]]) -> str:
+    """(label, distance, limit, drifted) per feature and split: bars with their limits as ticks."""
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(max(4.0, 0.6 * len(bars) + 1.5), 2.8))
+    for drifted, colour, label in ((False, "C0", "within limit"), (True, "#c62828", "drifted")):
+        chosen = [(i, value) for i, (_, value, _, flag) in enumerate(bars) if flag is drifted]
+        if chosen:
+            axes.bar([i for i, _ in chosen], [value for _, value in chosen], width=0.6, color=colour,
+                     label=label)
+    axes.hlines([limit for _, _, limit, _ in bars], [i - 0.4 for i in range(len(bars))],
+                [i + 0.4 for i in range(len(bars))], colors="#222222", linestyles="--", lw=1, label="limit")
+    axes.set_xticks(range(len(bars)))
+    axes.set_xticklabels([label for label, _, _, _ in bars], fontsize=7, rotation=30, ha="right")
+    axes.set_ylim(0, 1.15 * max(max(value, limit) for _, value, limit, _ in bars))
+    axes.set_ylabel("distance", fontsize=8)
+    axes.set_title("drift vs the last blessed model's data", fontsize=10)
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    axes.grid(axis="y", alpha=0.3)
+    return _svg(figure)

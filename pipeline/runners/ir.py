@@ -21,6 +21,7 @@ from tfx.orchestration.portable.tfx_runner import _make_pipeline_proto
 from tfx.proto.orchestration import pipeline_pb2
 
 from pipeline import mlmd_queries
+from pipeline.runners import resolvers
 
 STATE_NAMES = mlmd_queries.STATE_NAMES
 
@@ -36,8 +37,10 @@ class NodeResult:
 
 
 def compile_pipeline(pipeline: pipeline_py.Pipeline) -> pipeline_pb2.Pipeline:
-    """The pipeline as IR, exactly as TFX's runners compile it."""
-    return _make_pipeline_proto(pipeline)
+    """The pipeline as IR, as TFX's runners compile it; "latest artifact" may resolve to nothing."""
+    compiled = _make_pipeline_proto(pipeline)
+    resolvers.tolerate_empty_latest(compiled)
+    return compiled
 
 
 def new_run_id() -> str:

@@ -13,12 +13,15 @@ task of the root DAG, in dependency order, it does what the KFP driver and launc
   FileBasedExampleGen driver, which Vertex runs before the executor);
 * reads the task's ``ExecutorOutput`` back, as the launcher does, to learn the output
   artifacts' final metadata and output parameters;
-* answers resolver tasks (TFX's latest-blessed-model resolver) by evaluating their
-  artifact query filters against the artifacts earlier runs recorded in a small
-  JSON-lines store under the pipeline root (the KFP backend keeps these in MLMD).
+* answers resolver tasks (TFX's latest-blessed-model and latest-artifact resolvers) by
+  evaluating their artifact query filters against the artifacts earlier runs recorded
+  in a small JSON-lines store under the pipeline root (the KFP backend keeps these in
+  MLMD);
+* evaluates a task's trigger condition (TFX's ``Cond``, compiled to CEL over input
+  artifact metadata) and skips the task when it is false, as the KFP driver does.
 
-Not emulated: caching (every task runs), importer tasks, nested DAGs, conditions and
-loops (TFX's compiler emits none of these for our pipeline), pod resources.
+Not emulated: caching (every task runs), importer tasks, nested DAGs, loops (TFX's
+compiler emits none of these for our pipeline), pod resources.
 """
 
 from __future__ import annotations
@@ -44,6 +47,16 @@ log = logging.getLogger(__name__)
 
 STORE_NAME = "kfp_local_artifacts.jsonl"
 _PLACEHOLDER = re.compile(r"\{\{\$(?P<path>[^}]*)\}\}")
+# One comparison of a TFX-compiled trigger condition, e.g.
+# (inputs.artifacts['_Evaluator.blessing'].artifacts[0].metadata['blessed'] == 1.0)
+_CONDITION = re.compile(
+    r"^\(?inputs\.artifacts\['(?P<key>[^']+)'\]\.artifacts\[(?P<index>\d+)\]"
+    r"\.metadata\['(?P<field>[^']+)'\]\s*(?P<op>==|!=|>=|<=|>|<)\s*(?P<value>[^()]+?)\)?$"
+)
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "==": lambda a, b: a == b, "!=": lambda a, b: a != b, ">": lambda a, b: a > b,
+    "<": lambda a, b: a < b, ">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b,
+}
 _IO_PATH = re.compile(
     r"^\.(?P<io>inputs|outputs)\.(?P<kind>parameters|artifacts)\['(?P<name>[^']+)'\]"
     r"(?:\.(?P<field>uri|path|output_file|value)|\.metadata\['(?P<key>[^']+)'\])?$"
@@ -59,7 +72,7 @@ class TaskResult:
     """What one task did and produced."""
 
     name: str
-    kind: str  # "container" or "resolver"
+    kind: str  # "container", "resolver" or "skipped" (trigger condition false)
     seconds: float
     outputs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     parameters: dict[str, Any] = field(default_factory=dict)
@@ -364,6 +377,11 @@ def run_pipeline(spec_path: Path, pipeline_root: Path, *, run_id: str | None = N
         executor_input = build_executor_input(spec, task_name, result.tasks, task_root, run_id,
                                               runtime_parameters)
         started = time.monotonic()
+        condition = task.trigger_policy.condition
+        if condition and not condition_holds(condition, executor_input):
+            result.tasks[task_name] = TaskResult(task_name, "skipped", 0.0, {})
+            log.info("%s skipped: %s is false", task_name, task.trigger_policy.condition)
+            continue
         kind = executor.WhichOneof("spec")
         if kind == "resolver":
             outputs = _resolve(executor.resolver, executor_input, store)
@@ -387,6 +405,27 @@ def run_pipeline(spec_path: Path, pipeline_root: Path, *, run_id: str | None = N
         result.tasks[task_name] = TaskResult(task_name, "container", seconds, outputs, parameters)
         log.info("%s complete in %.1f s", task_name, result.tasks[task_name].seconds)
     return result
+
+
+def condition_holds(condition: str, executor_input: Mapping[str, Any]) -> bool:
+    """A trigger condition as TFX compiles them: comparisons on input artifact metadata joined by &&.
+
+    Anything else raises NotImplementedError rather than guessing.
+    """
+    for clause in (c.strip() for c in condition.split("&&")):
+        match = _CONDITION.match(clause)
+        if not match:
+            raise NotImplementedError(f"unsupported trigger condition {clause!r}")
+        artifacts = executor_input["inputs"]["artifacts"].get(match["key"], {}).get("artifacts", [])
+        index = int(match["index"])
+        if index >= len(artifacts):
+            return False  # CEL: indexing past the end is an error, and the task does not run
+        actual = artifacts[index].get("metadata", {}).get(match["field"])
+        literal = match["value"].strip()
+        expected: Any = literal.strip("'\"") if literal[:1] in "'\"" else float(literal)
+        if actual is None or not _COMPARE[match["op"]](actual, expected):
+            return False
+    return True
 
 
 def _store_entry(artifact: Mapping[str, Any]) -> dict[str, Any]:

@@ -34,7 +34,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.skipif(mariadb.binaries_missing() is 
 
 REPO = Path(__file__).resolve().parents[2]
 NODES = {"CsvExampleGen", "ImportSchemaGen", "StatisticsGen", "ExampleValidator", "DataGate", "Transform",
-         "Trainer", "latest_blessed_model_resolver", "Evaluator", "Pusher", "TFLiteConverter"}
+         "Trainer", "latest_blessed_model_resolver", "Evaluator", "Pusher", "TFLiteConverter",
+         "latest_data_baseline_resolver", "DataBaselineRecorder"}
 COMPLETE, CACHED, RUNNING = 3, 5, 2
 
 

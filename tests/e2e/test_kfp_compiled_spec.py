@@ -26,6 +26,7 @@ ROWS = 3000
 TRAIN_STEPS = 100
 BLESSING_RESOLVER = "latest_blessed_model_resolver-model-blessing-resolver"
 MODEL_RESOLVER = "latest_blessed_model_resolver-model-resolver"
+BASELINE_RESOLVER = "latest_data_baseline_resolver"
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +76,8 @@ def test_every_task_of_the_compiled_spec_ran(kfp_run):
     _, compiled, result, *_ = kfp_run
     spec = kfp_local_launcher.load_pipeline_spec(compiled.kfp_package)
     assert set(result.tasks) == set(spec.root.dag.tasks)
-    assert {n for n, t in result.tasks.items() if t.kind == "resolver"} == {BLESSING_RESOLVER, MODEL_RESOLVER}
+    resolvers = {n for n, t in result.tasks.items() if t.kind == "resolver"}
+    assert resolvers == {BLESSING_RESOLVER, MODEL_RESOLVER, BASELINE_RESOLVER}
     for task in ("CsvExampleGen", "Transform", "Trainer", "Evaluator", "Pusher"):
         assert (result.pipeline_root / result.run_id / task / "executor_output.json").is_file(), task
 
@@ -84,6 +86,10 @@ def test_first_run_has_no_baseline_model(kfp_run):
     _, _, result, *_ = kfp_run
     assert result.tasks[BLESSING_RESOLVER].outputs == {"model_blessing": []}
     assert result.tasks[MODEL_RESOLVER].outputs == {"model": []}
+    assert result.tasks[BASELINE_RESOLVER].outputs == {"baseline": []}
+    drift_report = result.artifact("DataGate", "drift_report")
+    assert drift_report["metadata"]["drift_checked"] == 0
+    assert json.loads((Path(drift_report["uri"]) / "drift.json").read_text())["checked"] is False
 
 
 def test_examples_and_statistics_match_the_local_runner(kfp_run, local_reference):
@@ -138,3 +144,20 @@ def test_a_second_run_would_get_this_model_as_its_baseline(kfp_run):
     models = kfp_local_launcher._resolve(resolver(MODEL_RESOLVER), inputs, store)
     assert [m["uri"] for m in models["model"]] == [result.artifact("Trainer", "model")["uri"]]
 
+
+
+def test_the_blessed_models_statistics_become_the_next_runs_drift_baseline(kfp_run):
+    """The recorder ran (its trigger condition on the blessing held) and the resolver finds its copy."""
+    _, compiled, result, *_ = kfp_run
+    assert result.tasks["DataBaselineRecorder"].kind == "container"
+    baseline = result.artifact("DataBaselineRecorder", "baseline")
+    statistics = Path(result.artifact("StatisticsGen", "statistics")["uri"])
+    for split in ("train", "eval"):
+        copied = Path(baseline["uri"]) / f"Split-{split}" / "FeatureStats.pb"
+        assert copied.read_bytes() == (statistics / f"Split-{split}" / "FeatureStats.pb").read_bytes()
+    spec = kfp_local_launcher.load_pipeline_spec(compiled.kfp_package)
+    store_path = result.pipeline_root / kfp_local_launcher.STORE_NAME
+    store = kfp_local_launcher.ArtifactStore(store_path, "taxi-edge")
+    resolver = kfp_local_launcher.executor_spec(spec, BASELINE_RESOLVER).resolver
+    found = kfp_local_launcher._resolve(resolver, {}, store)["baseline"]
+    assert [b["uri"] for b in found] == [baseline["uri"]]

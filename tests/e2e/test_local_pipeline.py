@@ -7,6 +7,7 @@ everything up to the Trainer comes from the cache and nothing is pushed again.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ ROWS = 3000
 ALL_NODES = {
     "CsvExampleGen", "ImportSchemaGen", "StatisticsGen", "ExampleValidator", "DataGate", "Transform",
     "Trainer", "latest_blessed_model_resolver", "Evaluator", "Pusher", "TFLiteConverter",
+    "latest_data_baseline_resolver", "DataBaselineRecorder",
 }
 
 
@@ -39,7 +41,7 @@ def two_runs(small_run):
 
 def test_cli_shows_progress_and_a_summary(two_runs):
     *_, cli = two_runs
-    assert "[1/11]" in cli.stdout and "] Pusher: complete" in cli.stdout
+    assert "[1/13]" in cli.stdout and "] Pusher: complete" in cli.stdout
     assert "] TFLiteConverter: complete" in cli.stdout
     assert "metrics (eval split): auc=" in cli.stdout
     assert "blessed: yes" in cli.stdout and "pushed model: " in cli.stdout
@@ -122,3 +124,29 @@ def test_unchanged_rerun_comes_from_cache_and_pushes_nothing_new(two_runs):
         "a duplicate was pushed"
     [pushed] = _outputs(store, executions["Pusher"])["pushed_model"]
     assert pushed.custom_properties["pushed"].int_value == 1
+
+
+def _drift_report(store, run_id):
+    [report] = _outputs(store, run_executions(store, run_id)["DataGate"])["drift_report"]
+    return report
+
+
+def test_first_run_records_a_drift_baseline_and_checks_no_drift(two_runs):
+    config, first, *_ = two_runs
+    store = open_store(config.metadata)
+    assert _drift_report(store, first.run_id).custom_properties["drift_checked"].int_value == 0
+    [baseline] = _outputs(store, run_executions(store, first.run_id)["DataBaselineRecorder"])["baseline"]
+    [statistics] = _outputs(store, run_executions(store, first.run_id)["StatisticsGen"])["statistics"]
+    assert baseline.custom_properties["statistics_uri"].string_value == statistics.uri
+
+
+def test_rerun_on_the_same_data_checks_drift_and_finds_none(two_runs):
+    config, first, second, _ = two_runs
+    store = open_store(config.metadata)
+    report = _drift_report(store, second.run_id)
+    assert report.custom_properties["drift_checked"].int_value == 1
+    assert report.custom_properties["drift_findings"].int_value == 0
+    drift = json.loads((Path(report.uri) / "drift.json").read_text())
+    features = {m["feature"] for m in drift["measurements"]}
+    assert features == {"fare", "trip_miles", "trip_seconds", "payment_type"}
+    assert all(m["value"] == pytest.approx(0, abs=1e-9) for m in drift["measurements"])

@@ -8,6 +8,7 @@ thrown at the same pipeline root, and each test checks the message, the exit, ML
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -21,6 +22,7 @@ from pipeline.config import REPO_ROOT, CsvSource, EvaluationConfig, TFLiteConfig
 from pipeline.metadata import open_store
 from pipeline.mlmd_queries import run_executions, run_ids
 from pipeline.runners import local
+from pipeline.summary import outputs_of
 from tests import bad_data
 from tests.conftest import write_slice
 
@@ -85,6 +87,61 @@ def test_data_breaking_the_schema_closes_the_gate(served, kind, tmp_path):
     ran = {node.node_id for node in result.nodes}
     assert "Transform" not in ran and "Trainer" not in ran and "Pusher" not in ran
     assert model_count(served) == before_models
+    assert serving_snapshot(served.serving_root) == before_serving
+
+
+def baseline_count(config) -> int:
+    return len(open_store(config.metadata).get_artifacts_by_type("Statistics"))
+
+
+def test_the_first_run_records_the_drift_baseline(served):
+    store = open_store(served.metadata)
+    executions = run_executions(store, run_ids(store)[0])  # the fixture's run
+    [report] = outputs_of(store, executions["DataGate"].id)["drift_report"]
+    assert report.custom_properties["drift_checked"].int_value == 0  # nothing to compare with yet
+    [baseline] = outputs_of(store, executions["DataBaselineRecorder"].id)["baseline"]
+    assert (Path(baseline.uri) / "Split-train" / "FeatureStats.pb").is_file()
+
+
+@pytest.mark.parametrize(("column", "factor"), [("fare", 1.3), ("trip_seconds", 1 / 60)])
+def test_drifted_data_closes_the_gate(served, column, factor, tmp_path):
+    """Legal values (the schema passes them), distributed unlike the last blessed model's data."""
+    before_models, before_serving = model_count(served), serving_snapshot(served.serving_root)
+    before_baselines = baseline_count(served)
+    folder = bad_data.scaled_column(Path(served.data.path), column, factor)(tmp_path / column)
+    result = local.run(served.with_overrides(data=CsvSource(str(folder))))
+    assert result.failed_node == "DataGate"
+    message = str(result.error)
+    assert "drift finding(s) against the last blessed model's data, blocks the run" in message
+    assert f"[train] {column}: Jensen-Shannon" in message and "Full report:" in message
+    assert "anomal" not in message  # the schema itself is satisfied: this is drift only
+    report = Path(message.split("Full report: ")[-1].strip()) / "drift.json"
+    drifted = [m["feature"] for m in json.loads(report.read_text())["measurements"] if m["drifted"]]
+    assert set(drifted) == {column}
+    assert model_count(served) == before_models
+    assert baseline_count(served) == before_baselines
+    assert serving_snapshot(served.serving_root) == before_serving
+
+
+def test_drift_in_warn_mode_is_recorded_and_the_run_goes_on(served, tmp_path):
+    """Drift action "warn": the model trains; unblessed, it neither ships nor becomes the baseline."""
+    before_serving, before_baselines = serving_snapshot(served.serving_root), baseline_count(served)
+    folder = bad_data.scaled_column(Path(served.data.path), "fare", 1.3)(tmp_path / "fare")
+    config = served.with_drift(action="warn").with_overrides(
+        data=CsvSource(str(folder)), evaluation=EvaluationConfig(auc_floor=0.999))
+    result = local.run(config)
+    assert result.succeeded, result.error
+    states = {node.node_id: node.state for node in result.nodes}
+    assert states["Trainer"] == "complete" and states["DataBaselineRecorder"] == "skipped"
+    store = open_store(served.metadata)
+    executions = run_executions(store, result.run_id)
+    [report] = outputs_of(store, executions["DataGate"].id)["drift_report"]
+    assert report.custom_properties["drift_action"].string_value == "warn"
+    assert report.custom_properties["drift_findings"].int_value >= 1
+    [blessing] = outputs_of(store, executions["Evaluator"].id)["blessing"]
+    assert blessing.custom_properties["blessed"].int_value == 0
+    assert "DataBaselineRecorder" not in executions
+    assert baseline_count(served) == before_baselines
     assert serving_snapshot(served.serving_root) == before_serving
 
 

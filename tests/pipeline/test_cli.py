@@ -6,6 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from pipeline import cli
 from pipeline.config import REPO_ROOT
 
 
@@ -38,3 +41,12 @@ def test_missing_data_folder_is_a_clear_error(tmp_path: Path):
 def test_unknown_profile_is_rejected(tmp_path: Path):
     result = _cli("run", "--profile", "moon", "--root", str(tmp_path))
     assert result.returncode == 2 and "moon" in result.stderr
+
+
+@pytest.mark.parametrize(("flag", "enabled", "action"), [
+    ([], True, "block"), (["--drift", "warn"], True, "warn"), (["--drift", "off"], False, "block"),
+])
+def test_drift_flag_sets_the_drift_action(tmp_path: Path, flag, enabled, action):
+    args = cli.build_parser().parse_args(["run", "--root", str(tmp_path), *flag])
+    drift = cli._build_config(args).data_gate.drift
+    assert (drift.enabled, drift.action) == (enabled, action)

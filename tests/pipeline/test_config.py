@@ -65,3 +65,25 @@ def test_mysql_password_comes_from_the_environment_or_a_file(tmp_path: Path, mon
     secret.write_text("from-file\n")
     file_meta = MySqlMetadata(host="127.0.0.1", database="mlmd", user="tfx", password_file=str(secret))
     assert mysql_password(file_meta) == "from-file"
+
+
+def test_drift_settings_are_validated():
+    from pipeline.config import DriftCheck, DriftConfig
+
+    with pytest.raises(ValueError, match="comparator"):
+        DriftCheck("fare", 0.1, "kolmogorov")
+    with pytest.raises(ValueError, match="threshold"):
+        DriftCheck("fare", 0)
+    with pytest.raises(ValueError, match="action"):
+        DriftConfig(action="ignore")
+    with pytest.raises(ValueError, match="max_examples_ratio"):
+        DriftConfig(min_examples_ratio=2.0, max_examples_ratio=1.0)
+
+
+def test_drift_defaults_check_every_model_input(tmp_path: Path):
+    from models.features import RAW_INPUT_FEATURES
+
+    drift = profiles.local(root=tmp_path).data_gate.drift
+    assert drift.enabled and drift.action == "block"
+    assert {check.feature for check in drift.checks} == set(RAW_INPUT_FEATURES)
+    assert profiles.local(root=tmp_path).with_drift(action="warn").data_gate.drift.action == "warn"

@@ -13,6 +13,7 @@ from pipeline.runners import ir
 EXPECTED_NODES = [
     "CsvExampleGen", "ImportSchemaGen", "StatisticsGen", "ExampleValidator", "DataGate", "Transform",
     "Trainer", "latest_blessed_model_resolver", "Evaluator", "Pusher", "TFLiteConverter",
+    "latest_data_baseline_resolver", "DataBaselineRecorder",
 ]
 
 
@@ -28,13 +29,31 @@ def test_every_standard_component_is_in_the_pipeline(compiled):
 
 def test_wiring_follows_the_data(compiled):
     upstream = ir.upstream_nodes(compiled)
-    assert set(upstream["DataGate"]) == {"ExampleValidator"}
+    # The gate reads the anomalies, and compares the statistics with the last blessed model's.
+    assert set(upstream["DataGate"]) == {"ExampleValidator", "StatisticsGen", "ImportSchemaGen",
+                                         "latest_data_baseline_resolver"}
     # Nothing trains before the data gate has passed the data.
     assert set(upstream["Transform"]) == {"CsvExampleGen", "ImportSchemaGen", "DataGate"}
     assert set(upstream["Trainer"]) == {"Transform", "ImportSchemaGen"}
     assert set(upstream["Evaluator"]) == {"CsvExampleGen", "Trainer", "latest_blessed_model_resolver"}
     assert set(upstream["Pusher"]) == {"Trainer", "Evaluator"}
     assert set(upstream["TFLiteConverter"]) == {"Trainer", "Evaluator", "Transform", "CsvExampleGen"}
+    assert set(upstream["DataBaselineRecorder"]) == {"StatisticsGen", "Evaluator"}
+
+
+def test_only_a_blessed_models_data_becomes_the_drift_baseline(compiled):
+    [recorder] = [n.pipeline_node for n in compiled.nodes
+                  if n.pipeline_node.node_info.id == "DataBaselineRecorder"]
+    [condition] = recorder.inputs.conditionals.values()
+    text = str(condition.placeholder_expression)
+    assert '"_Evaluator.blessing"' in text and '"blessed"' in text and "EQUAL" in text
+
+
+def test_drift_checks_can_be_switched_off(tmp_path: Path):
+    config = profiles.load_profile("local", root=tmp_path).with_drift(enabled=False)
+    compiled = ir.compile_pipeline(create_pipeline(config))
+    assert "latest_data_baseline_resolver" not in ir.node_ids(compiled)
+    assert "DataBaselineRecorder" in ir.node_ids(compiled)  # baselines keep being recorded
 
 
 def test_tflite_component_can_be_switched_off(tmp_path: Path):

@@ -32,7 +32,9 @@ def test_manifest_lists_the_compiled_nodes_and_their_upstreams(manifest):
     assert nodes["Trainer"] == ["ImportSchemaGen", "Transform"]
     assert nodes["Pusher"] == ["Evaluator", "Trainer"]
     assert nodes["Transform"] == ["CsvExampleGen", "DataGate", "ImportSchemaGen"]
-    assert len(nodes) == 11  # the nine standard nodes, the data gate and the TFLite converter
+    assert nodes["DataBaselineRecorder"] == ["Evaluator", "StatisticsGen"]
+    # the nine standard nodes, the data gate, the TFLite converter, the drift baseline's resolver and recorder
+    assert len(nodes) == 13
 
 
 def test_no_secret_is_written_to_disk(manifest):

@@ -180,3 +180,40 @@ def test_resolvers_find_nothing_on_a_first_run(tmp_path: Path):
 def test_unsupported_filter_clauses_fail_loudly(tmp_path: Path):
     with pytest.raises(ValueError, match="unsupported resolver filter"):
         _store(tmp_path).query('schema_title="tfx.Model" AND create_time>"2024"')
+
+
+BLESSED_CONDITION = "(inputs.artifacts['_Evaluator.blessing'].artifacts[0].metadata['blessed'] == 1.0)"
+
+
+def _with_blessing(blessed: float | None) -> dict:
+    artifacts = [] if blessed is None else [{"name": "b", "uri": "/b", "metadata": {"blessed": blessed}}]
+    return {"inputs": {"artifacts": {"_Evaluator.blessing": {"artifacts": artifacts}}}}
+
+
+def test_trigger_conditions_as_tfx_compiles_them():
+    assert launcher.condition_holds(BLESSED_CONDITION, _with_blessing(1.0))
+    assert not launcher.condition_holds(BLESSED_CONDITION, _with_blessing(0.0))
+    assert not launcher.condition_holds(BLESSED_CONDITION, _with_blessing(None))  # no artifact: false
+    second = "(inputs.artifacts['_Evaluator.blessing'].artifacts[0].metadata['blessed'] > 0.5)"
+    both = f"{BLESSED_CONDITION} && {second}"
+    assert launcher.condition_holds(both, _with_blessing(1.0))
+
+
+def test_unsupported_trigger_conditions_fail_loudly():
+    with pytest.raises(NotImplementedError, match="unsupported trigger condition"):
+        launcher.condition_holds("size(inputs.artifacts['x'].artifacts) > 0", _with_blessing(1.0))
+
+
+def test_a_task_whose_condition_is_false_is_skipped(tmp_path: Path):
+    path = _spec(tmp_path)
+    spec = yaml.safe_load(path.read_text())
+    spec["root"]["dag"]["tasks"]["use"]["triggerPolicy"] = {
+        "condition": "(inputs.artifacts['data'].artifacts[0].metadata['rows'] == 4.0)"}
+    path.write_text(yaml.safe_dump(spec))
+    result = launcher.run_pipeline(path, tmp_path / "root")
+    assert result.tasks["make"].kind == "container"
+    assert result.tasks["use"].kind == "skipped" and result.tasks["use"].outputs == {}
+    spec["root"]["dag"]["tasks"]["use"]["triggerPolicy"]["condition"] = (
+        "(inputs.artifacts['data'].artifacts[0].metadata['rows'] == 3.0)")
+    path.write_text(yaml.safe_dump(spec))
+    assert launcher.run_pipeline(path, tmp_path / "root2").tasks["use"].kind == "container"

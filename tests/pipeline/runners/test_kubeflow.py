@@ -29,7 +29,9 @@ EXECUTORS = {
     "Pusher": "pipeline.components.safe_pusher.executor.Executor",
     "DataGate": "pipeline.components.data_gate.component.DataGate_Executor",
     "TFLiteConverter": "pipeline.components.tflite_converter.executor.Executor",
+    "DataBaselineRecorder": "pipeline.components.data_baseline.component.DataBaselineRecorder_Executor",
 }
+BASELINE_RESOLVER = "latest_data_baseline_resolver"
 BLESSING_RESOLVER = "latest_blessed_model_resolver-model-blessing-resolver"
 MODEL_RESOLVER = "latest_blessed_model_resolver-model-resolver"
 
@@ -94,7 +96,8 @@ def test_tasks_and_their_dependencies(bigquery_dataflow):
         "ImportSchemaGen": set(),
         "StatisticsGen": {"BigQueryExampleGen"},
         "ExampleValidator": {"StatisticsGen", "ImportSchemaGen"},
-        "DataGate": {"ExampleValidator"},
+        "latest_data_baseline_resolver": set(),
+        "DataGate": {"ExampleValidator", "StatisticsGen", "ImportSchemaGen", "latest_data_baseline_resolver"},
         "Transform": {"BigQueryExampleGen", "ImportSchemaGen", "DataGate"},
         "Trainer": {"Transform", "ImportSchemaGen"},
         BLESSING_RESOLVER: set(),
@@ -102,6 +105,7 @@ def test_tasks_and_their_dependencies(bigquery_dataflow):
         "Evaluator": {"BigQueryExampleGen", "Trainer", MODEL_RESOLVER},
         "Pusher": {"Trainer", "Evaluator"},
         "TFLiteConverter": {"BigQueryExampleGen", "Evaluator", "Transform", "Trainer"},
+        "DataBaselineRecorder": {"StatisticsGen", "Evaluator"},
     }
 
 
@@ -109,7 +113,7 @@ def test_every_component_runs_the_tfx_entrypoint_in_our_image(bigquery_dataflow,
     for _, compiled in (bigquery_dataflow, csv_in_pods):
         spec = _spec(compiled)
         containers = {t for t in spec.root.dag.tasks if kfp_local_launcher.task_image(spec, t)}
-        assert containers == set(spec.root.dag.tasks) - {BLESSING_RESOLVER, MODEL_RESOLVER}
+        assert containers == set(spec.root.dag.tasks) - {BLESSING_RESOLVER, MODEL_RESOLVER, BASELINE_RESOLVER}
         for task in containers:
             container = _container(spec, task)
             assert container.image == IMAGE
@@ -133,6 +137,22 @@ def test_resolvers_query_the_latest_blessed_model(bigquery_dataflow):
     model = kfp_local_launcher.executor_spec(spec, MODEL_RESOLVER).resolver
     assert "metadata.blessed.number_value=1" in blessing.output_artifact_queries["model_blessing"].filter
     assert "current_model_id" in model.output_artifact_queries["model"].filter
+
+
+def test_the_drift_baseline_resolver_queries_a_stock_tfx_type(bigquery_dataflow):
+    """A custom type would compile to schema_title="tfx.Artifact", which matches nothing."""
+    spec = _spec(bigquery_dataflow[1])
+    baseline = kfp_local_launcher.executor_spec(spec, BASELINE_RESOLVER).resolver
+    query = baseline.output_artifact_queries["baseline"].filter
+    assert query == 'schema_title="tfx.Statistics" AND state=LIVE'
+
+
+def test_the_baseline_is_recorded_only_for_a_blessed_model(bigquery_dataflow):
+    """The condition must name an input the task has (TFX 1.16's compiler does not check)."""
+    task = _spec(bigquery_dataflow[1]).root.dag.tasks["DataBaselineRecorder"]
+    assert task.trigger_policy.condition == (
+        "(inputs.artifacts['_Evaluator.blessing'].artifacts[0].metadata['blessed'] == 1.0)")
+    assert task.inputs.artifacts["_Evaluator.blessing"].task_output_artifact.producer_task == "Evaluator"
 
 
 def _beam_args(spec, task) -> list[str]:

@@ -81,7 +81,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(record["summary"])
             return 0
 
-    from pipeline.metadata import open_store
+    from pipeline.metadata import MetadataUnavailable, open_store
     from pipeline.run_lock import ConcurrentRunError
     from pipeline.runners import local
     from pipeline.summary import format_summary, summarise
@@ -91,6 +91,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ConcurrentRunError as error:
         print(f"error: {error}", file=sys.stderr)
         return 3
+    except MetadataUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 4
     summary = summarise(open_store(config.metadata), result.run_id, result.nodes)
     summary_text = format_summary(summary)
     print(summary_text)

@@ -45,7 +45,13 @@ def cmd_launch_node(args: argparse.Namespace) -> int:
     _quiet_libraries(verbose=True)
     manifest = compiled.read_manifest(args.manifest)
     log.info("launching %s of run %s (%s)", args.node, args.run_id, manifest.path)
-    result = compiled.launch(manifest, args.run_id, args.node, enable_cache=not args.no_cache)
+    from pipeline.metadata import MetadataUnavailable
+
+    try:
+        result = compiled.launch(manifest, args.run_id, args.node, enable_cache=not args.no_cache)
+    except MetadataUnavailable as error:
+        print(f"error: {args.node}: {error}", file=sys.stderr)
+        return 1  # a failed task: the scheduler's retry continues the run
     print(f"{result.node_id}: {result.state} in {result.seconds:.1f} s "
           f"(execution {result.execution_id}, run {args.run_id})", flush=True)
     if result.state in ("failed", "canceled"):

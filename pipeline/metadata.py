@@ -19,6 +19,10 @@ class MetadataConfigError(ValueError):
     """The metadata settings cannot produce a usable connection."""
 
 
+class MetadataUnavailable(RuntimeError):  # noqa: N818 - reads as a state, like TFX's errors
+    """The MLMD database cannot be reached: server down, wrong address, or refused credentials."""
+
+
 def mysql_password(meta: MySqlMetadata) -> str:
     """Reads the MySQL password from ``password_file`` or ``password_env``."""
     if meta.password_file:
@@ -63,3 +67,32 @@ def open_store(meta: MetadataConfig, must_exist: bool = True) -> metadata_store.
     if config is None:
         raise MetadataConfigError("this profile's metadata lives in the orchestrator backend")
     return metadata_store.MetadataStore(config)
+
+
+def describe(meta: MetadataConfig) -> str:
+    """Where the store is, for messages (never the password)."""
+    if isinstance(meta, MySqlMetadata):
+        return f"MySQL {meta.host}:{meta.port}, database {meta.database}, user {meta.user}"
+    if isinstance(meta, SqliteMetadata):
+        return f"SQLite {meta.path}"
+    return "the orchestrator's metadata backend"
+
+
+def ensure_reachable(meta: MetadataConfig) -> None:
+    """Connects once, so that an unreachable database is one clear error before any work.
+
+    Without this, TFX's launcher fails deep inside with "Failed to establish connection
+    to Metadata storage" and an empty reason. Nothing has been recorded or run when this
+    raises, so rerunning (or an Airflow retry) once the database is back simply continues.
+    """
+    config = connection_config(meta)
+    if config is None:
+        return
+    try:
+        metadata_store.MetadataStore(config)
+    except Exception as error:  # noqa: BLE001 - MLMD raises several kinds; all mean "unreachable"
+        reason = str(error).strip() or type(error).__name__
+        raise MetadataUnavailable(
+            f"metadata store unreachable ({describe(meta)}): {reason}. Nothing was run; start the "
+            "database and run again: finished components come from the cache."
+        ) from error

@@ -163,8 +163,10 @@ def launch(manifest: Manifest, run_id: str, node_id: str, enable_cache: bool = T
     execution of the node (a finished one is not run again; an interrupted one is
     resumed under the same execution id).
     """
+    from pipeline.metadata import ensure_reachable
     from pipeline.runners import ir
 
+    ensure_reachable(manifest.metadata)
     compiled = load_ir(manifest)
     if node_id not in ir.node_ids(compiled):
         raise CompiledPipelineError(f"{manifest.path} has no node {node_id!r}")

@@ -21,6 +21,7 @@ from tfx.orchestration.portable.tfx_runner import _make_pipeline_proto
 from tfx.proto.orchestration import pipeline_pb2
 
 from pipeline import mlmd_queries
+from pipeline.metadata import MetadataUnavailable
 from pipeline.runners import resolvers
 
 STATE_NAMES = mlmd_queries.STATE_NAMES
@@ -70,6 +71,19 @@ def upstream_nodes(ir: pipeline_pb2.Pipeline) -> dict[str, list[str]]:
     }
 
 
+# How TFX's Metadata context manager reports a database it cannot connect to.
+LOST_CONNECTION = "Failed to establish connection to Metadata storage"
+
+
+def _where(connection_config: object) -> str:
+    """The store's address for messages: host and port, or the SQLite file."""
+    if hasattr(connection_config, "mysql") and connection_config.HasField("mysql"):
+        return f"MySQL {connection_config.mysql.host}:{connection_config.mysql.port}"
+    if hasattr(connection_config, "sqlite") and connection_config.HasField("sqlite"):
+        return f"SQLite {connection_config.sqlite.filename_uri}"
+    return "MLMD"
+
+
 def _connection_config(ir: pipeline_pb2.Pipeline) -> object:
     deployment = runner_utils.extract_local_deployment_config(ir)
     which = deployment.metadata_connection_config.WhichOneof("connection_config")
@@ -98,7 +112,16 @@ def launch_node(ir: pipeline_pb2.Pipeline, node_id: str) -> NodeResult:
         executor_spec=runner_utils.extract_executor_spec(deployment, node_id),
         custom_driver_spec=runner_utils.extract_custom_driver_spec(deployment, node_id),
     )
-    execution_info = component_launcher.launch()
+    try:
+        execution_info = component_launcher.launch()
+    except RuntimeError as error:
+        if LOST_CONNECTION not in str(error):
+            raise
+        raise MetadataUnavailable(
+            f"{node_id}: lost the metadata store ({_where(connection_config)}) while running; its work "
+            "was not recorded. Run again (or let the scheduler retry) once the database is back: this "
+            "node reruns under the same execution and finished nodes come from the cache."
+        ) from error
     seconds = time.monotonic() - started
     if execution_info is None or execution_info.execution_id is None:
         return NodeResult(node_id, "skipped", seconds)

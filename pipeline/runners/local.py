@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pipeline.config import PipelineConfig, SqliteMetadata
+from pipeline.metadata import ensure_reachable
 from pipeline.pipeline import create_pipeline
 from pipeline.run_lock import exclusive_store
 from pipeline.runners import ir
@@ -50,11 +51,13 @@ def run(config: PipelineConfig, progress: Progress | None = None,
 
     A failed node is recorded as FAILED in MLMD by TFX's launcher; rerunning the same
     configuration then serves every finished node from the cache. Raises
-    ``ConcurrentRunError`` if another run holds the same SQLite store.
+    ``ConcurrentRunError`` if another run holds the same SQLite store, and
+    ``MetadataUnavailable`` (before any work) if the MLMD database cannot be reached.
     """
     lock = (exclusive_store(config.metadata.path) if isinstance(config.metadata, SqliteMetadata)
             else contextlib.nullcontext())
     with lock:
+        ensure_reachable(config.metadata)
         return _run_locked(config, progress or Progress(), on_compiled)
 
 

@@ -87,3 +87,22 @@ def test_drift_defaults_check_every_model_input(tmp_path: Path):
     assert drift.enabled and drift.action == "block"
     assert {check.feature for check in drift.checks} == set(RAW_INPUT_FEATURES)
     assert profiles.local(root=tmp_path).with_drift(action="warn").data_gate.drift.action == "warn"
+
+
+def test_an_unreachable_mysql_store_is_one_clear_error(monkeypatch):
+    """Nothing listens on the port (the e2e outage test uses a real server that is stopped)."""
+    from pipeline.metadata import MetadataUnavailable, ensure_reachable
+    from tests.mariadb import free_port
+
+    monkeypatch.setenv("MLMD_MYSQL_PASSWORD", "x")
+    port = free_port()
+    meta = MySqlMetadata(host="127.0.0.1", port=port, database="mlmd", user="mlmd")
+    with pytest.raises(MetadataUnavailable, match=rf"unreachable \(MySQL 127.0.0.1:{port}, database mlmd"):
+        ensure_reachable(meta)
+
+
+def test_a_sqlite_store_is_reachable(tmp_path: Path):
+    from pipeline.metadata import ensure_reachable
+
+    ensure_reachable(SqliteMetadata(str(tmp_path / "mlmd.sqlite")))
+    assert (tmp_path / "mlmd.sqlite").is_file()

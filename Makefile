@@ -55,9 +55,12 @@ airflow-compile: setup
 run: setup
 	$(VENV)/bin/python -m pipeline run $(ARGS)
 
+# Two pytest-xdist workers (the CI machine has two cores); each test module stays on one worker.
+PYTEST_WORKERS ?= 2
+
 test: setup system-deps airflow3
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 test-fast: setup
 	$(VENV)/bin/python -m pytest -m "not e2e" $(PYTEST_ARGS)

@@ -55,12 +55,14 @@ airflow-compile: setup
 run: setup
 	$(VENV)/bin/python -m pipeline run $(ARGS)
 
-# Two pytest-xdist workers (the CI machine has two cores); each test module stays on one worker.
+# Two pytest-xdist workers (the CI machine has two cores). --dist loadfile sends each test file
+# whole to one worker, in order, so module-scoped fixtures (a served model, a MariaDB, an Airflow
+# run) are built once; loadgroup interleaved modules and rebuilt them.
 PYTEST_WORKERS ?= 2
 
 test: setup system-deps airflow3
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-fast: setup
 	$(VENV)/bin/python -m pytest -m "not e2e" $(PYTEST_ARGS)

@@ -46,14 +46,3 @@ def write_slice(folder: Path, rows: int) -> Path:
 def sample_rows() -> tuple[list[str], list[list[str]]]:
     return read_sample_rows()
 
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Keeps each test module on one pytest-xdist worker (``make test`` runs two).
-
-    Module-scoped fixtures (a served model, a MariaDB, an Airflow run) are built once per
-    worker; split across workers they would be built twice. Modules sharing the session's
-    ``small_run`` pipeline run go together for the same reason.
-    """
-    for item in items:
-        group = "small_run" if "small_run" in getattr(item, "fixturenames", ()) else item.module.__name__
-        item.add_marker(pytest.mark.xdist_group(group))

@@ -79,8 +79,11 @@ def _node_executions(store, node: str) -> list:
     return store.get_executions_by_context(context.id) if context else []
 
 
-def _launch_processes(node: str) -> list[int]:
-    """PIDs of running ``launch-node --node <node>`` task processes."""
+def _launch_processes(node: str, manifest: Path) -> list[int]:
+    """PIDs of this deployment's running ``launch-node --node <node>`` task processes.
+
+    Matching the manifest path keeps other tests' launches (run in parallel) out.
+    """
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -89,7 +92,8 @@ def _launch_processes(node: str) -> list[int]:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"launch-node" in argv and node.encode() in argv:
+        ours = any(str(manifest.parent).encode() in arg for arg in argv)
+        if b"launch-node" in argv and node.encode() in argv and ours:
             pids.append(int(entry.name))
     return pids
 
@@ -97,14 +101,14 @@ def _launch_processes(node: str) -> list[int]:
 class TrainerKiller(threading.Thread):
     """Kills the Trainer task's process once MLMD shows the Trainer running (once)."""
 
-    def __init__(self, server: mariadb.MariaDb) -> None:
+    def __init__(self, server: mariadb.MariaDb, manifest: Path) -> None:
         super().__init__(daemon=True)
-        self.server, self.killed, self.stop = server, [], threading.Event()
+        self.server, self.manifest, self.killed, self.stop = server, manifest, [], threading.Event()
 
     def run(self) -> None:
         while not self.stop.is_set():
             time.sleep(1)
-            pids = _launch_processes("Trainer")
+            pids = _launch_processes("Trainer", self.manifest)
             try:
                 running = [e for e in _node_executions(_store(self.server), "Trainer")
                            if e.last_known_state == RUNNING]
@@ -112,7 +116,7 @@ class TrainerKiller(threading.Thread):
                 continue
             if pids and running:
                 time.sleep(3)  # well inside the executor: training has started
-                for pid in _launch_processes("Trainer"):
+                for pid in _launch_processes("Trainer", self.manifest):
                     os.kill(pid, signal.SIGKILL)
                     self.killed.append(pid)
                 return
@@ -136,7 +140,7 @@ def airflow2_run(deployment):
     home = base / "airflow2"
     environment = airflow_env(home, manifest, env)
     migrate(AIRFLOW2, environment)
-    killer = TrainerKiller(server)
+    killer = TrainerKiller(server, manifest)
     killer.start()
     code = _dags_test(AIRFLOW2, environment, "2024-06-01", base / "airflow2.log")
     killer.stop.set()

@@ -12,7 +12,7 @@ from typing import Any
 from ml_metadata import metadata_store
 
 from pipeline import mlmd_queries
-from pipeline.components.data_gate.drift import DriftMeasurement
+from pipeline.components.data_gate.drift import SUMMARY_FILE, DriftMeasurement
 from pipeline.runners.ir import NodeResult
 
 OUTPUT_EVENTS = mlmd_queries.OUTPUT_EVENTS
@@ -33,11 +33,9 @@ class RunSummary:
     drift: str | None = None  # one line on the data gate's drift check
 
 
-# The data gate's drift check (pipeline.components.data_gate) publishes a ``drift_report``
-# artifact whose folder holds this JSON file (DRIFT_SUMMARY_FILE there; not imported, as
-# that module builds a TFX component).
+# The data gate's drift check publishes a ``drift_report`` artifact holding drift.SUMMARY_FILE.
 DRIFT_REPORT_KEY = "drift_report"
-DRIFT_FILE = "drift.json"
+DRIFT_FILE = SUMMARY_FILE
 
 
 @dataclass

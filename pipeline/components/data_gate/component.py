@@ -17,8 +17,7 @@ from pipeline.components.data_gate.policy import DataGateClosed, blocking, findi
 
 log = logging.getLogger(__name__)
 
-# The measurements as JSON next to TFDV's drift anomalies, for reports and the summary.
-DRIFT_SUMMARY_FILE = "drift.json"
+DRIFT_SUMMARY_FILE = drift.SUMMARY_FILE
 
 
 def _split_list(value: str) -> list[str]:
@@ -31,6 +30,7 @@ def _check_drift(statistics, schema, baseline, drift_report, config) -> list:  #
     result = None
     if baseline is None:
         log.info("data gate: no data baseline yet (no blessed model): drift not checked")
+        artifact_io.write_anomalies(drift_report, {})
     else:
         result = drift.measure_drift(artifact_io.load_statistics(statistics),
                                      artifact_io.load_statistics(baseline),
@@ -40,8 +40,6 @@ def _check_drift(statistics, schema, baseline, drift_report, config) -> list:  #
                        measurements=[m.__dict__ for m in result.measurements])
         for measurement in result.measurements:
             log.info("data gate drift: %s", measurement)
-    if result is None:
-        artifact_io.write_anomalies(drift_report, {})
     tfx.dsl.io.fileio.makedirs(drift_report.uri)  # Kubeflow does not create output folders
     with tfx.dsl.io.fileio.open(os.path.join(drift_report.uri, DRIFT_SUMMARY_FILE), "w") as handle:
         json.dump(summary, handle, indent=1)

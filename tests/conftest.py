@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from pipeline.config import DEFAULT_DATA  # noqa: E402
+from tests.support.gcs_emulator import GcsEmulator, running_emulator  # noqa: E402
 
 # TFX's Beam executors parse absl flags from sys.argv (base_beam_executor.py); under
 # pytest that is pytest's own command line, where "-v" reads as absl's --verbosity.
@@ -46,3 +48,11 @@ def write_slice(folder: Path, rows: int) -> Path:
 def sample_rows() -> tuple[list[str], list[list[str]]]:
     return read_sample_rows()
 
+
+
+@pytest.fixture(scope="module")
+def gcs(tmp_path_factory) -> Iterator[GcsEmulator]:
+    """A local GCS (fake-gcs-server + TLS proxy) for one test module; its env is set in this process
+    and ``gcs.env`` passes it to subprocesses. Stopped by PID at the module's end."""
+    with running_emulator(tmp_path_factory.mktemp("gcs")) as emulator:
+        yield emulator

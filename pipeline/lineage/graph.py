@@ -248,7 +248,9 @@ def write(graph: Graph, path: str, title: str | None = None) -> str:
     if fmt not in FORMATS:
         raise ValueError(f"picture file must end in .svg or .png, not {path!r}")
     data = render(graph, fmt, title)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "wb") as handle:
+    from tfx.dsl.io import fileio  # lazily: reading MLMD alone does not load TFX
+
+    fileio.makedirs(os.path.dirname(path) or ".")  # any filesystem TFX supports, e.g. gs://
+    with fileio.open(path, "wb") as handle:
         handle.write(data)
     return path

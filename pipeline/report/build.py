@@ -40,7 +40,9 @@ def write_report(lineage: Lineage, run_ref: str, folder: str | None = None, path
     """Writes the report of one run into ``folder`` (or exactly to ``path``); returns the path."""
     run_id, page = render_report(lineage, run_ref)
     target = path or os.path.join(folder or ".", report_name(run_id))
-    os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
-    with open(target, "w", encoding="utf-8") as handle:
+    from tfx.dsl.io import fileio  # lazily: reading MLMD alone does not load TFX
+
+    fileio.makedirs(os.path.dirname(target) or ".")  # any filesystem TFX supports, e.g. gs://
+    with fileio.open(target, "w") as handle:
         handle.write(page)
     return target

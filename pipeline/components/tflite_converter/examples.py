@@ -7,12 +7,12 @@ component (and the tests) can feed both the same trips.
 
 from __future__ import annotations
 
-import glob
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import tensorflow as tf
+from tfx.dsl.io import fileio
 
 
 def _is_missing(value: Any) -> bool:
@@ -56,7 +56,7 @@ def example_to_row(serialized: bytes) -> dict[str, Any]:
 
 def read_split(examples_uri: str, split: str, limit: int) -> list[bytes]:
     """Up to ``limit`` serialized examples of one split of an Examples artifact (ExampleGen layout)."""
-    files = sorted(glob.glob(os.path.join(examples_uri, f"Split-{split}", "*")))
+    files = sorted(fileio.glob(os.path.join(examples_uri, f"Split-{split}", "*")))
     if not files:
         raise FileNotFoundError(f"no files for split {split!r} under {examples_uri}")
     dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").take(limit)

@@ -21,6 +21,7 @@ import logging
 import math
 import os
 import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -29,8 +30,9 @@ import tensorflow as tf
 import tensorflow_transform as tft
 from tfx import types
 from tfx.dsl.components.base import base_executor
+from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
-from tfx.utils import path_utils
+from tfx.utils import io_utils, path_utils
 
 from models import features
 from pipeline.components.publish import publish_dir
@@ -146,7 +148,7 @@ class Executor(base_executor.BaseExecutor):
         representative = _representative(_model_inputs(_transform(serving_model, train_serialized)))
 
         variants_dir = os.path.join(output.uri, "variants")
-        os.makedirs(variants_dir, exist_ok=True)
+        fileio.makedirs(variants_dir)
         results, flatbuffers = [], {}
         for name in _variants(exec_properties["variants"]):
             result, flatbuffer = self._variant(
@@ -155,7 +157,7 @@ class Executor(base_executor.BaseExecutor):
             results.append(result)
             if flatbuffer is not None:
                 flatbuffers[name] = flatbuffer
-                with open(os.path.join(variants_dir, f"{name}.tflite"), "wb") as handle:
+                with fileio.open(os.path.join(variants_dir, f"{name}.tflite"), "wb") as handle:
                     handle.write(flatbuffer)
 
         chosen = apply_gate(results, reference["auc"], budget)
@@ -171,9 +173,14 @@ class Executor(base_executor.BaseExecutor):
         bundle_dir = os.path.join(output.uri, "bundle")
         graph = spec_lib.TransformGraph(tft_output)
         spec = spec_lib.derive(graph, BUNDLE_MODEL_FILE, OUTPUT_NAME)
-        self._write_bundle(bundle_dir, spec, flatbuffers[chosen.name], chosen, reference, model_artifact)
-        problem = self._check_bundle(output, bundle_dir, spec, graph, eval_serialized, eval_transformed,
-                                     saved_probabilities, chosen)
+        # The bundle is built and run in a local folder, as a device holds it (the edge client reads
+        # local files only), then copied whole into the artifact, wherever that lives (gs://, NFS).
+        with tempfile.TemporaryDirectory(prefix="edge-bundle-") as local_bundle:
+            self._write_bundle(local_bundle, spec, flatbuffers[chosen.name], chosen, reference,
+                               model_artifact)
+            problem = self._check_bundle(output, local_bundle, spec, graph, eval_serialized,
+                                         eval_transformed, saved_probabilities, chosen)
+            io_utils.copy_dir(local_bundle, bundle_dir)
         if problem:
             self._finish(output, STATUS_BUNDLE_CHECK_FAILED, f"bundle not pushed: {problem}",
                          results, reference)
@@ -218,6 +225,7 @@ class Executor(base_executor.BaseExecutor):
     def _write_bundle(self, bundle_dir: str, spec: Mapping[str, Any], flatbuffer: bytes,
                       chosen: VariantResult, reference: Mapping[str, float],
                       model_artifact: types.Artifact) -> None:
+        """Writes the bundle into a local folder (see ``Do``): plain file APIs are right here."""
         os.makedirs(bundle_dir, exist_ok=True)
         with open(os.path.join(bundle_dir, BUNDLE_MODEL_FILE), "wb") as handle:
             handle.write(flatbuffer)
@@ -280,10 +288,10 @@ class Executor(base_executor.BaseExecutor):
         output.set_string_custom_property("reason", reason)
         (log.info if status == STATUS_PUSHED else log.warning)("TFLite component: %s: %s", status, reason)
         summary = {"status": status, "reason": reason}
-        os.makedirs(output.uri, exist_ok=True)
-        with open(os.path.join(output.uri, "report.json"), "w") as handle:
+        fileio.makedirs(output.uri)
+        with fileio.open(os.path.join(output.uri, "report.json"), "w") as handle:
             handle.write(report.to_json(summary, results, reference or {}))
-        with open(os.path.join(output.uri, "report.md"), "w") as handle:
+        with fileio.open(os.path.join(output.uri, "report.md"), "w") as handle:
             if reference:
                 handle.write(report.markdown(summary, results, reference))
             else:

@@ -65,7 +65,7 @@ class RunResult:
     """One local execution of a compiled spec."""
 
     run_id: str
-    pipeline_root: Path
+    pipeline_root: Path | str
     tasks: dict[str, TaskResult] = field(default_factory=dict)
 
     def artifact(self, task: str, key: str) -> dict[str, Any]:
@@ -84,19 +84,28 @@ def _run(argv: Sequence[str], log_path: Path, cwd: Path | None, env: Mapping[str
         raise TaskFailed(f"{argv[:3]} exited with {process.returncode}; log {log_path}:\n{tail}")
 
 
-def run_pipeline(spec_path: Path, pipeline_root: Path, *, run_id: str | None = None,
+def run_pipeline(spec_path: Path, pipeline_root: Path | str, *, run_id: str | None = None,
                  python: str = sys.executable, cwd: Path | None = None, env: Mapping[str, str] | None = None,
                  runtime_parameters: Mapping[str, Any] | None = None,
-                 on_task: Callable[[str, int, int], None] | None = None) -> RunResult:
+                 on_task: Callable[[str, int, int], None] | None = None,
+                 work_dir: Path | None = None) -> RunResult:
     """Executes every task of the compiled spec at ``spec_path``; raises :class:`TaskFailed` at a failure.
 
-    Outputs go to ``pipeline_root/<run_id>/<task>/<output key>``; the artifact store
-    at ``pipeline_root/kfp_local_artifacts.jsonl`` carries blessed models to later runs.
+    Outputs go to ``pipeline_root/<run_id>/<task>/<output key>``; ``pipeline_root`` may be a URI
+    (``gs://bucket/root``) as on a cluster. The launcher's own files - task logs, executor
+    outputs, and the artifact store ``kfp_local_artifacts.jsonl`` that carries blessed models to
+    later runs (the KFP backend keeps these in MLMD) - go under ``work_dir``, a local folder
+    (default: ``pipeline_root`` itself when that is local).
     """
     spec = load_pipeline_spec(spec_path)
-    pipeline_root = Path(pipeline_root)
+    root_uri = str(pipeline_root).rstrip("/")
+    if work_dir is None:
+        if "://" in root_uri:
+            raise ValueError(f"pipeline root {root_uri} is a URI: give a local work_dir for the launcher")
+        work_dir = Path(pipeline_root)
+    pipeline_root = Path(pipeline_root) if "://" not in root_uri else root_uri
     run_id = run_id or datetime.datetime.now().strftime("run-%Y%m%d-%H%M%S-%f")
-    store = ArtifactStore(pipeline_root / STORE_NAME, spec.pipeline_info.name)
+    store = ArtifactStore(work_dir / STORE_NAME, spec.pipeline_info.name)
     environment = dict(os.environ if env is None else env)
     result = RunResult(run_id=run_id, pipeline_root=pipeline_root)
     order = task_order(spec)
@@ -108,9 +117,10 @@ def run_pipeline(spec_path: Path, pipeline_root: Path, *, run_id: str | None = N
         if component.WhichOneof("implementation") == "dag":
             raise NotImplementedError(f"task {task_name}: nested DAGs are not supported")
         executor = executor_spec(spec, task_name)
-        task_root = pipeline_root / run_id / task_name
-        executor_input = build_executor_input(spec, task_name, result.tasks, task_root, run_id,
-                                              runtime_parameters)
+        task_root = work_dir / run_id / task_name
+        executor_input = build_executor_input(spec, task_name, result.tasks,
+                                              f"{root_uri}/{run_id}/{task_name}", run_id,
+                                              runtime_parameters, local_root=task_root)
         started = time.monotonic()
         condition = task.trigger_policy.condition
         if condition and not condition_holds(condition, executor_input):

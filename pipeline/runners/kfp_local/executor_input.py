@@ -31,9 +31,16 @@ def _input_parameter_values(task: pipeline_spec_pb2.PipelineTaskSpec, runtime_pa
 
 
 def build_executor_input(spec: pipeline_spec_pb2.PipelineSpec, task_name: str,
-                         produced: Mapping[str, TaskResult], task_root: Path, run_id: str,
-                         runtime_parameters: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The ExecutorInput (as a JSON dict) a KFP launcher would hand this task."""
+                         produced: Mapping[str, TaskResult], task_root: Path | str, run_id: str,
+                         runtime_parameters: Mapping[str, Any] | None = None,
+                         local_root: Path | None = None) -> dict[str, Any]:
+    """The ExecutorInput (as a JSON dict) a KFP launcher would hand this task.
+
+    Output artifacts go under ``task_root`` (a folder or a URI such as gs://...); the files the
+    launcher itself reads back (executor output, output parameters) go under ``local_root``
+    (default ``task_root``), local to the task as ``/tmp/kfp_outputs`` is in a KFP pod.
+    """
+    local_root = Path(task_root) if local_root is None else local_root
     task = spec.root.dag.tasks[task_name]
     component = spec.components[task.component_ref.name]
     artifacts = {}
@@ -44,16 +51,16 @@ def build_executor_input(spec: pipeline_spec_pb2.PipelineSpec, task_name: str,
         upstream = produced[producer.producer_task].outputs
         artifacts[name] = {"artifacts": upstream.get(producer.output_artifact_key, [])}
     outputs: dict[str, Any] = {"artifacts": {}, "parameters": {},
-                               "outputFile": str(task_root / "executor_output.json")}
+                               "outputFile": str(local_root / "executor_output.json")}
     for key, definition in component.output_definitions.artifacts.items():
         outputs["artifacts"][key] = {"artifacts": [{
             "name": f"local-kfp/{run_id}/{task_name}/{key}",
             "type": json_format.MessageToDict(definition.artifact_type),
-            "uri": str(task_root / key),
+            "uri": f"{str(task_root).rstrip('/')}/{key}",
             "metadata": {},
         }]}
     for key in component.output_definitions.parameters:
-        outputs["parameters"][key] = {"outputFile": str(task_root / "parameters" / key)}
+        outputs["parameters"][key] = {"outputFile": str(local_root / "parameters" / key)}
     executor_input = {
         "inputs": {
             "parameterValues": _input_parameter_values(task, runtime_parameters or {}, produced),

@@ -52,6 +52,10 @@ LOCAL_BEAM_ARGS = (
 
 def local(root: Path | None = None, data: Path | None = None) -> PipelineConfig:
     """Development on a laptop: SQLite MLMD and local folders under ``root``."""
+    if root is not None and gcs_uri(root) != str(root) or "://" in str(root or ""):
+        # Path() folds gs://b into gs:/b, and resolve() would then write a local folder named "gs:".
+        raise ValueError(f"the local profile needs a local --root (SQLite MLMD, run lock, reports), "
+                         f"not {gcs_uri(root)}; artifacts on gs:// run with the gke profile")
     root = Path(root or DEFAULT_LOCAL_ROOT).resolve()
     return PipelineConfig(
         profile="local",

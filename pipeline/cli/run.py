@@ -47,7 +47,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipeline.runners.local import guards
 
     quiet_libraries(args.verbose)
-    config = build_config(args)
+    try:
+        config = build_config(args)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return ExitCode.BAD_INPUT
     problem = guards.input_problem(config)
     if problem:
         print(f"error: {problem}", file=sys.stderr)

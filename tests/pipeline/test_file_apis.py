@@ -12,6 +12,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 # Code that reads or writes artifact URIs, serving roots or report targets.
 GUARDED = ["pipeline/components", "pipeline/report", "pipeline/lineage"]
@@ -73,3 +75,15 @@ def test_the_guard_sees_a_local_file_call(tmp_path: Path) -> None:
     tree = ast.parse("def write(uri):\n    with open(uri + '/x', 'w') as f:\n        f.write('')\n")
     calls = [_dotted(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)]
     assert "open" in calls and "open" in LOCAL_APIS
+
+
+def test_the_local_profile_refuses_a_gs_root_instead_of_writing_a_local_gs_folder(tmp_path, monkeypatch):
+    from pipeline import profiles
+    from pipeline.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for root in ("gs://bucket/taxi", Path("gs://bucket/taxi")):
+        with pytest.raises(ValueError, match="local --root"):
+            profiles.local(root=root)
+    assert main(["run", "--root", "gs://bucket/taxi"]) == 2
+    assert not list(tmp_path.iterdir())

@@ -7,6 +7,7 @@ pipeline root stands in for it.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -17,14 +18,20 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 
 from pipeline.runners.kfp_local.placeholders import resolve_placeholders
 
+log = logging.getLogger(__name__)
+
 STORE_NAME = "kfp_local_artifacts.jsonl"
 
 
 class ArtifactStore:
     """The artifacts of past local runs, one JSON object per line: what resolvers query.
 
-    Stands in for the KFP backend's MLMD; every entry is LIVE and belongs to one
-    pipeline (``pipeline`` field), newest last.
+    Stands in for the KFP backend's MLMD; every entry is LIVE and records the pipeline
+    that produced it (``pipeline`` field), newest last. Queries are evaluated exactly as
+    compiled: TFX's compiler writes resolver filters on type and state only
+    (``schema_title=... AND state=LIVE``), not on the pipeline, so on a real backend two
+    pipelines sharing one metadata store feed each other's models and baselines. The
+    launcher does the same and warns when it happens (see docs/kubeflow.md).
     """
 
     def __init__(self, path: Path, pipeline_name: str) -> None:
@@ -34,8 +41,7 @@ class ArtifactStore:
     def entries(self) -> list[dict[str, Any]]:
         if not self.path.is_file():
             return []
-        entries = [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
-        return [e for e in entries if e["pipeline"] == self.pipeline_name]
+        return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
 
     def add(self, artifact: Mapping[str, Any], run_id: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,5 +103,9 @@ def resolve_queries(resolver: pipeline_spec_pb2.PipelineDeploymentConfig.Resolve
             outputs[key] = []
             continue
         matches = store.query(filter_text)
+        if matches and matches[0].get("pipeline") != store.pipeline_name:
+            log.warning("resolver query %r matched %s from pipeline %r, not %r: the compiled query is not "
+                        "pipeline-scoped, as on a real backend sharing one metadata store",
+                        filter_text, matches[0]["uri"], matches[0].get("pipeline"), store.pipeline_name)
         outputs[key] = [{k: matches[0][k] for k in ("name", "uri", "type", "metadata")}] if matches else []
     return outputs

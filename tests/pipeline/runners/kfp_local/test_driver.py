@@ -145,26 +145,44 @@ def _store(tmp_path: Path) -> launcher.ArtifactStore:
         store.add({"name": f"{run}/blessing", "uri": f"/b/{run}", "schema_title": "tfx.ModelBlessing",
                    "type": BLESSING_TYPE, "metadata": {"blessed": float(blessed),
                                                        "current_model_id": f"{run}/model"}}, run)
-    launcher.ArtifactStore(tmp_path / "store.jsonl", "other-pipeline").add(
-        {"name": "x/blessing", "uri": "/b/x", "schema_title": "tfx.ModelBlessing", "type": BLESSING_TYPE,
-         "metadata": {"blessed": 1.0, "current_model_id": "x/model"}}, "x")
     return store
 
 
-def test_resolvers_find_the_model_of_the_newest_blessing_of_this_pipeline(tmp_path: Path):
+def test_resolvers_find_the_model_of_the_newest_blessing(tmp_path: Path):
     from kfp.pipeline_spec import pipeline_spec_pb2
 
     store = _store(tmp_path)
     resolver = pipeline_spec_pb2.PipelineDeploymentConfig.ResolverSpec()
     resolver.output_artifact_queries["model_blessing"].filter = BLESSING_FILTER
     [blessing] = launcher.resolve_queries(resolver, {}, store)["model_blessing"]
-    assert blessing["uri"] == "/b/r2"  # r3 is newer but not blessed; x belongs to another pipeline
+    assert blessing["uri"] == "/b/r2"  # r3 is newer but not blessed
 
     model_resolver = pipeline_spec_pb2.PipelineDeploymentConfig.ResolverSpec()
     model_resolver.output_artifact_queries["model"].filter = MODEL_FILTER
     inputs = {"inputs": {"artifacts": {"input": {"artifacts": [blessing]}}}}
     [model] = launcher.resolve_queries(model_resolver, inputs, store)["model"]
     assert model["uri"] == "/m/r2"
+
+
+def test_two_pipelines_in_one_store_see_each_others_artifacts_as_the_compiled_query_says(
+        tmp_path: Path, caplog):
+    """TFX compiles resolver filters on type and state only; the launcher evaluates them as compiled
+    (narrowing them to one pipeline would hide what a shared backend store does) and warns."""
+    from kfp.pipeline_spec import pipeline_spec_pb2
+
+    store = _store(tmp_path)
+    other = launcher.ArtifactStore(tmp_path / "store.jsonl", "other-pipeline")
+    other.add({"name": "x/blessing", "uri": "/b/x", "schema_title": "tfx.ModelBlessing",
+               "type": BLESSING_TYPE, "metadata": {"blessed": 1.0, "current_model_id": "x/model"}}, "x")
+    resolver = pipeline_spec_pb2.PipelineDeploymentConfig.ResolverSpec()
+    resolver.output_artifact_queries["model_blessing"].filter = BLESSING_FILTER
+    with caplog.at_level("WARNING"):
+        [blessing] = launcher.resolve_queries(resolver, {}, store)["model_blessing"]
+    assert blessing["uri"] == "/b/x"  # the other pipeline's, newer
+    assert "not pipeline-scoped" in caplog.text and "other-pipeline" in caplog.text
+    caplog.clear()
+    [own] = launcher.resolve_queries(resolver, {}, other)["model_blessing"]
+    assert own["uri"] == "/b/x" and "not pipeline-scoped" not in caplog.text
 
 
 def test_resolvers_find_nothing_on_a_first_run(tmp_path: Path):

@@ -73,6 +73,10 @@ def create_components(config: PipelineConfig) -> list:
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
         model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
     ).with_id("latest_blessed_model_resolver")
+    # The baseline is chosen once the candidate exists, so that the IR runners can leave
+    # the candidate out (pipeline/runners/resolvers.py): an unchanged rerun then gives
+    # the Evaluator the same inputs as before, and TFX's cache serves it.
+    model_resolver.add_upstream_node(trainer)
     evaluator = tfx.components.Evaluator(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],

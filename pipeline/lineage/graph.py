@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from pipeline.lineage.api import Lineage, Step, Trace, is_reference_input
 from pipeline.metadata import queries as q
+from pipeline.metadata.read_only import LineageError
 
 FORMATS = ("svg", "png")
 
@@ -178,7 +179,7 @@ def _box(node: Node) -> tuple[float, float]:
 def render(graph: Graph, fmt: str = "svg", title: str | None = None) -> bytes:
     """The picture as SVG or PNG bytes."""
     if fmt not in FORMATS:
-        raise ValueError(f"unsupported picture format {fmt!r}; use one of {', '.join(FORMATS)}")
+        raise LineageError(f"unsupported picture format {fmt!r}; use one of {', '.join(FORMATS)}")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -246,7 +247,7 @@ def write(graph: Graph, path: str, title: str | None = None) -> str:
     """Writes the picture; the format follows the file extension (.svg or .png)."""
     fmt = os.path.splitext(path)[1].lstrip(".").lower()
     if fmt not in FORMATS:
-        raise ValueError(f"picture file must end in .svg or .png, not {path!r}")
+        raise LineageError(f"picture file must end in .svg or .png, not {path!r}")
     data = render(graph, fmt, title)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "wb") as handle:

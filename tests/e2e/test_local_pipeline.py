@@ -21,6 +21,7 @@ from pipeline.metadata.queries import run_executions
 from pipeline.report.summary import outputs_of
 from pipeline.runners.local import runner as local
 from tests.e2e.conftest import cli_run
+from tests.support.mlmd_props import recorded
 from tests.support.sample import read_sample_rows, write_slice
 
 pytestmark = pytest.mark.e2e
@@ -91,10 +92,10 @@ def test_first_run_records_the_expected_artifacts_and_a_blessing(two_runs):
         [artifact] = _outputs(store, executions[node])[key]
         assert Path(artifact.uri).exists(), (node, artifact.uri)
     [blessing] = _outputs(store, executions["Evaluator"])["blessing"]
-    assert blessing.custom_properties["blessed"].int_value == 1
+    assert recorded(blessing)["blessed"].int_value == 1
     [pushed] = _outputs(store, executions["Pusher"])["pushed_model"]
-    assert pushed.custom_properties["pushed"].int_value == 1
-    destination = Path(pushed.custom_properties["pushed_destination"].string_value)
+    assert recorded(pushed)["pushed"].int_value == 1
+    destination = Path(recorded(pushed)["pushed_destination"].string_value)
     assert destination.parent == Path(config.serving_root)
     assert (destination / "saved_model.pb").is_file()
 
@@ -138,7 +139,7 @@ def test_unchanged_rerun_comes_from_cache_and_pushes_nothing_new(two_runs):
     assert len([p for p in Path(config.serving_root).iterdir() if p.name.isdigit()]) == 1, \
         "a duplicate was pushed"
     [pushed] = _outputs(store, executions["Pusher"])["pushed_model"]
-    assert pushed.custom_properties["pushed"].int_value == 1
+    assert recorded(pushed)["pushed"].int_value == 1
 
 
 def _input_ids(store, execution_id: int, key: str) -> list[int]:
@@ -170,18 +171,18 @@ def _drift_report(store, run_id):
 def test_first_run_records_a_drift_baseline_and_checks_no_drift(two_runs):
     config, first, *_ = two_runs
     store = open_store(config.metadata)
-    assert _drift_report(store, first.run_id).custom_properties["drift_checked"].int_value == 0
+    assert recorded(_drift_report(store, first.run_id))["drift_checked"].int_value == 0
     [baseline] = _outputs(store, run_executions(store, first.run_id)["DataBaselineRecorder"])["baseline"]
     [statistics] = _outputs(store, run_executions(store, first.run_id)["StatisticsGen"])["statistics"]
-    assert baseline.custom_properties["statistics_uri"].string_value == statistics.uri
+    assert recorded(baseline)["statistics_uri"].string_value == statistics.uri
 
 
 def test_rerun_on_the_same_data_checks_drift_and_finds_none(two_runs):
     config, first, second, _ = two_runs
     store = open_store(config.metadata)
     report = _drift_report(store, second.run_id)
-    assert report.custom_properties["drift_checked"].int_value == 1
-    assert report.custom_properties["drift_findings"].int_value == 0
+    assert recorded(report)["drift_checked"].int_value == 1
+    assert recorded(report)["drift_findings"].int_value == 0
     drift = json.loads((Path(report.uri) / "drift.json").read_text())
     features = {m["feature"] for m in drift["measurements"]}
     assert features == {"fare", "trip_miles", "trip_seconds", "payment_type"}

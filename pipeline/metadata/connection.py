@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from pathlib import Path
 
 from ml_metadata import metadata_store
@@ -106,7 +107,8 @@ def ensure_reachable(meta: MetadataConfig) -> None:
         metadata_store.MetadataStore(config)
     except Exception as error:  # noqa: BLE001 - MLMD raises plain RuntimeErrors; sorted by cause below
         reason = str(error).strip() or type(error).__name__
-        cause = refusal(reason)
+        cause = refusal(reason) or (_server_answers(meta) and
+                                    "the server is up but refused the connection (user, password or grants)")
         if cause:
             raise MetadataMisconfigured(
                 f"metadata store refused the connection ({describe(meta)}): {cause}: {reason}. "
@@ -118,6 +120,17 @@ def ensure_reachable(meta: MetadataConfig) -> None:
         ) from error
 
 
+def _server_answers(meta: MetadataConfig) -> bool:
+    """Whether a MySQL server listens at the configured address (MLMD's error often has no reason)."""
+    if not isinstance(meta, MySqlMetadata):
+        return False
+    try:
+        with socket.create_connection((meta.host, meta.port), timeout=5):
+            return True
+    except OSError:
+        return False
+
+
 def refusal(reason: str) -> str | None:
     """What a connection error says is wrong with the settings or the database, or None (transient)."""
     if _SCHEMA_VERSION.search(reason):
@@ -125,4 +138,6 @@ def refusal(reason: str) -> str | None:
     for number in map(int, re.findall(r"errno: (\d+)", reason)):
         if number in _REFUSED:
             return _REFUSED[number]
+    if "Access denied" in reason:
+        return "access denied"
     return None

@@ -41,7 +41,8 @@ def test_the_right_password_connects(server, monkeypatch):
 
 
 def test_a_wrong_password_is_refused_credentials_not_an_outage(server, monkeypatch):
-    with pytest.raises(MetadataMisconfigured, match="refused the connection \\(user, password or grants\\)") as caught:
+    refused = r"refused the connection \(user, password or grants\)"
+    with pytest.raises(MetadataMisconfigured, match=refused) as caught:
         ensure_reachable(_mysql(server, monkeypatch, "wrong-password"))
     assert "unreachable" not in str(caught.value)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from tfx import v1 as tfx
 
+from pipeline.components import tfx_keys
 from pipeline.components.data_baseline.component import DataBaseline, DataBaselineRecorder
 from pipeline.components.data_gate import drift
 from pipeline.components.data_gate.component import DataGate
@@ -91,7 +92,7 @@ def create_components(config: PipelineConfig) -> list:
         ),
     )
     # Only a blessed model's data becomes the next runs' drift baseline.
-    with tfx.dsl.Cond(evaluator.outputs["blessing"].future()[0].custom_property("blessed") == 1):
+    with tfx.dsl.Cond(evaluator.outputs["blessing"].future()[0].custom_property(tfx_keys.BLESSED) == 1):
         baseline_recorder = DataBaselineRecorder(statistics=statistics_gen.outputs["statistics"])
     components = [
         example_gen,

@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from pipeline.lineage.api import Lineage, Step, Trace, is_reference_input
-from pipeline.metadata import queries as q
+from pipeline.metadata.facts import push_facts
 from pipeline.metadata.read_only import LineageError
 
 FORMATS = ("svg", "png")
@@ -86,8 +86,8 @@ def _artifact_node(graph: Graph, lineage: Lineage, artifact_id: int, target: int
         artifact = lineage.artifact(artifact_id)
         fill = _FILL["target"] if artifact_id == target else _FILL["artifact"]
         graph.add(Node(node_id, f"{artifact.type}\n#{artifact_id}", "artifact", fill))
-        destination = q.property_value(artifact, "pushed_destination")
-        if isinstance(destination, str) and destination:
+        destination = push_facts(artifact).destination
+        if destination:
             d = graph.add(Node(f"d:{destination}", f"serving\n{_short_path(destination)}", "source",
                                _FILL["source"]))
             graph.link(node_id, d)

@@ -23,8 +23,7 @@ import pytest
 
 from pipeline.config import MySqlMetadata
 from pipeline.metadata import open_store
-from pipeline.metadata.queries import run_executions, run_ids
-from pipeline.report.summary import outputs_of
+from pipeline.metadata.queries import outputs_of, run_executions, run_ids
 from tests.support import mariadb
 from tests.support.airflow_env import AIRFLOW2, AIRFLOW3, airflow_env, migrate, parse_dags
 from tests.support.mlmd_props import recorded

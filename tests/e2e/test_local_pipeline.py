@@ -17,8 +17,7 @@ import tensorflow as tf
 from ml_metadata.proto import metadata_store_pb2
 
 from pipeline.metadata import open_store
-from pipeline.metadata.queries import run_executions
-from pipeline.report.summary import outputs_of
+from pipeline.metadata.queries import outputs_of, run_executions
 from pipeline.runners.local import runner as local
 from tests.e2e.conftest import cli_run
 from tests.support.mlmd_props import recorded

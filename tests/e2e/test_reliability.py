@@ -20,8 +20,7 @@ import pytest
 from pipeline import profiles
 from pipeline.config import REPO_ROOT, CsvSource, EvaluationConfig, TFLiteConfig
 from pipeline.metadata import open_store
-from pipeline.metadata.queries import run_executions, run_ids
-from pipeline.report.summary import outputs_of
+from pipeline.metadata.queries import outputs_of, run_executions, run_ids
 from pipeline.runners.local import runner as local
 from tests.support import bad_data
 from tests.support.mlmd_props import recorded

@@ -23,8 +23,7 @@ from pipeline.components.tflite_converter import component, conversion, executor
 from pipeline.components.tflite_converter.examples import rows_to_examples
 from pipeline.config import REPO_ROOT, TFLiteConfig
 from pipeline.metadata import open_store
-from pipeline.metadata.queries import run_executions
-from pipeline.report.summary import outputs_of
+from pipeline.metadata.queries import outputs_of, run_executions
 from tests.e2e.conftest import SMALL_ROWS
 from tests.support.mlmd_props import recorded, tfx_property
 from tests.support.sample import read_sample_rows

@@ -35,11 +35,10 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
-    from pipeline.components.tflite_converter import report
+    from pipeline.components.tflite_converter import report, spec
     from pipeline.components.tflite_converter.gate import VariantResult
     from pipeline.metadata import open_store
-    from pipeline.metadata.queries import run_executions
-    from pipeline.report.summary import outputs_of
+    from pipeline.metadata.queries import outputs_of, run_executions
     from pipeline.runners.local import runner as local
 
     config = profiles.local(root=args.root)
@@ -52,9 +51,9 @@ def main() -> int:
         return 1
     store = open_store(config.metadata)
     executions = run_executions(store, result.run_id)
-    [artifact] = outputs_of(store, executions["TFLiteConverter"].id)["tflite_models"]
+    [artifact] = outputs_of(store, executions["TFLiteConverter"].id)[spec.OUTPUT_KEY]
     seconds = {n.node_id: n.seconds for n in result.nodes}
-    data = json.loads((Path(artifact.uri) / "report.json").read_text())
+    data = json.loads((Path(artifact.uri) / spec.REPORT_FILE).read_text())
     nan = float("nan")
     variants = [VariantResult(**{k: (nan if v is None else v) for k, v in row.items()})
                 for row in data["variants"]]

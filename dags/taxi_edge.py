@@ -34,6 +34,7 @@ except ImportError:  # Airflow 2.10
     from airflow import DAG
     from airflow.models.param import Param
     from airflow.operators.bash import BashOperator
+from airflow.exceptions import AirflowFailException, AirflowSkipException
 
 MANIFEST_FORMAT = 1
 DEFAULT_MANIFEST = Path(__file__).resolve().parent.parent / "build" / "airflow" / "taxi-edge.json"
@@ -63,6 +64,29 @@ def launch_command(manifest_path: Path, manifest: dict, node_id: str) -> str:
             f'--run-id "$EDGE_PIPELINE_RUN_ID" {NO_CACHE_TEMPLATE}')
 
 
+class NodeOperator(BashOperator):
+    """A BashOperator that fails at once, without retries, on exit codes no retry can fix.
+
+    Airflow has no per-exit-code retry setting, but a task that raises
+    ``AirflowFailException`` fails without its remaining retries (Airflow 2.10 and 3).
+    BashOperator already maps chosen exit codes to an exception (``skip_on_exit_code``,
+    meant for skipping); this class borrows that mapping and turns the skip into a
+    failure. Which codes: the manifest's ``no_retry_exit_codes`` (bad input, a database
+    that refuses the credentials or has another schema version, a blocking data gate).
+    """
+
+    def __init__(self, *, no_retry_exit_codes: list[int], **kwargs) -> None:  # noqa: ANN003
+        super().__init__(skip_on_exit_code=list(no_retry_exit_codes), **kwargs)
+
+    def execute(self, context):  # noqa: ANN001, ANN201 - Airflow's signature
+        try:
+            return super().execute(context)
+        except AirflowSkipException as stop:
+            raise AirflowFailException(
+                f"{self.task_id} exited with a code that a retry cannot fix ({stop}); not retrying"
+            ) from stop
+
+
 def build_dag(manifest_path: Path) -> DAG:
     """One BashOperator per pipeline node, dependencies as in the compiled pipeline."""
     manifest = read_manifest(manifest_path)
@@ -89,8 +113,9 @@ def build_dag(manifest_path: Path) -> DAG:
     )
     tasks = {}
     for node in manifest["nodes"]:
-        tasks[node["id"]] = BashOperator(
+        tasks[node["id"]] = NodeOperator(
             task_id=node["id"],
+            no_retry_exit_codes=manifest.get("no_retry_exit_codes", []),
             bash_command=launch_command(manifest_path, manifest, node["id"]),
             env={"EDGE_PIPELINE_RUN_ID": RUN_ID_TEMPLATE},
             append_env=True,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from tfx import v1 as tfx
 
+from pipeline.components import tfx_keys
 from pipeline.components.data_baseline.component import DataBaseline, DataBaselineRecorder
 from pipeline.components.data_gate import drift
 from pipeline.components.data_gate.component import DataGate
@@ -73,6 +74,10 @@ def create_components(config: PipelineConfig) -> list:
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
         model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
     ).with_id("latest_blessed_model_resolver")
+    # The baseline is chosen once the candidate exists, so that the IR runners can leave
+    # the candidate out (pipeline/runners/resolvers.py): an unchanged rerun then gives
+    # the Evaluator the same inputs as before, and TFX's cache serves it.
+    model_resolver.add_upstream_node(trainer)
     evaluator = tfx.components.Evaluator(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
@@ -87,7 +92,7 @@ def create_components(config: PipelineConfig) -> list:
         ),
     )
     # Only a blessed model's data becomes the next runs' drift baseline.
-    with tfx.dsl.Cond(evaluator.outputs["blessing"].future()[0].custom_property("blessed") == 1):
+    with tfx.dsl.Cond(evaluator.outputs["blessing"].future()[0].custom_property(tfx_keys.BLESSED) == 1):
         baseline_recorder = DataBaselineRecorder(statistics=statistics_gen.outputs["statistics"])
     components = [
         example_gen,

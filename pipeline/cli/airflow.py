@@ -51,13 +51,20 @@ def cmd_launch_node(args: argparse.Namespace) -> int:
     quiet_libraries(verbose=True)
     manifest = airflow_runner.read_manifest(args.manifest)
     log.info("launching %s of run %s (%s)", args.node, args.run_id, manifest.path)
-    from pipeline.metadata import MetadataUnavailable
+    from pipeline.metadata import MetadataMisconfigured, MetadataUnavailable
+    from pipeline.metadata.lock import ConcurrentRunError
 
     try:
         result = airflow_runner.launch(manifest, args.run_id, args.node, enable_cache=not args.no_cache)
     except MetadataUnavailable as error:
         print(f"error: {args.node}: {error}", file=sys.stderr)
         return ExitCode.FAILED  # a failed task: the scheduler's retry continues the run
+    except ConcurrentRunError as error:
+        print(f"error: {args.node}: {error}", file=sys.stderr)
+        return ExitCode.CONCURRENT_RUN  # the store stayed busy; a later retry may find it free
+    except MetadataMisconfigured as error:
+        print(f"error: {args.node}: {error}", file=sys.stderr)
+        return ExitCode.METADATA_MISCONFIGURED  # the DAG fails the task without retries
     print(f"{result.node_id}: {result.state} in {result.seconds:.1f} s "
           f"(execution {result.execution_id}, run {args.run_id})", flush=True)
     if result.state in ("failed", "canceled"):

@@ -29,7 +29,13 @@ class ExitCode(enum.IntEnum):
     FAILED = 1  # the run (or a task) failed; a retry may succeed
     BAD_INPUT = 2  # the user's input or question is wrong; a retry cannot help
     CONCURRENT_RUN = 3  # another run holds the same SQLite store
-    METADATA_UNAVAILABLE = 4  # the MLMD database cannot be reached
+    METADATA_UNAVAILABLE = 4  # the MLMD database cannot be reached; a retry may succeed
+    METADATA_MISCONFIGURED = 5  # the MLMD database refused (credentials, schema version); no retry helps
+
+
+# Exit codes a scheduler must not retry: the same input fails the same way. The Airflow
+# DAG fails such tasks at once (read from the compiled manifest, see pipeline/runners/airflow.py).
+NO_RETRY_EXIT_CODES = (ExitCode.BAD_INPUT, ExitCode.METADATA_MISCONFIGURED)
 
 
 def quiet_libraries(verbose: bool) -> None:
@@ -112,7 +118,12 @@ def open_lineage(args: argparse.Namespace):  # noqa: ANN201 - Lineage, imported 
 
 
 def handles_bad_input(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Turns the errors a user can cause into one clear line and a non-zero exit."""
+    """Turns the errors a user can cause into one clear line and a non-zero exit.
+
+    Only errors that name the user's mistake (:class:`LineageError`: an unknown run or
+    artifact, a bad picture name; :class:`MetadataConfigError`: no store there) count;
+    any other exception is a defect and keeps its traceback rather than posing as bad input.
+    """
 
     @functools.wraps(command)
     def wrapper(args: argparse.Namespace) -> int:
@@ -122,7 +133,7 @@ def handles_bad_input(command: Callable[[argparse.Namespace], int]) -> Callable[
         quiet_libraries(verbose=False)
         try:
             return command(args)
-        except (LineageError, MetadataConfigError, ValueError) as error:
+        except (LineageError, MetadataConfigError) as error:
             print(f"error: {error}", file=sys.stderr)
             return ExitCode.BAD_INPUT
 

@@ -21,6 +21,7 @@ from pipeline.cli.common import (
     apply_run_overrides,
     quiet_libraries,
 )
+from pipeline.components import tfx_keys
 from pipeline.config import DEFAULT_SCHEMA, PipelineConfig
 
 log = logging.getLogger(__name__)
@@ -136,7 +137,7 @@ def cmd_run_local(args: argparse.Namespace) -> int:
     for task in result.tasks.values():
         print(f"{task.name}: {task.kind}, {task.seconds:.1f} s")
     blessing = result.artifact("Evaluator", "blessing")
-    print(f"blessed: {'yes' if blessing['metadata'].get('blessed') == 1 else 'no'}; outputs under "
+    print(f"blessed: {'yes' if blessing['metadata'].get(tfx_keys.BLESSED) == 1 else 'no'}; outputs under "
           f"{result.pipeline_root / result.run_id}")
     return 0
 

@@ -68,7 +68,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(record["summary"])
             return ExitCode.OK
 
-    from pipeline.metadata import MetadataUnavailable, open_store
+    from pipeline.metadata import MetadataMisconfigured, MetadataUnavailable, open_store
     from pipeline.report.summary import format_summary, summarise
     from pipeline.runners.local import ConcurrentRunError, runner
 
@@ -80,6 +80,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     except MetadataUnavailable as error:
         print(f"error: {error}", file=sys.stderr)
         return ExitCode.METADATA_UNAVAILABLE
+    except MetadataMisconfigured as error:
+        print(f"error: {error}", file=sys.stderr)
+        return ExitCode.METADATA_MISCONFIGURED
     summary = summarise(open_store(config.metadata), result.run_id, result.nodes)
     summary_text = format_summary(summary)
     print(summary_text)

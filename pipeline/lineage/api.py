@@ -1,8 +1,9 @@
 """The lineage API: runs, traces and diffs read from ML Metadata.
 
-Everything here reads MLMD through :mod:`pipeline.metadata.queries` and returns plain
-dataclasses (``dataclasses.asdict`` gives the JSON the CLI prints). Three rules keep
-answers right when the cache is involved:
+Everything here reads MLMD through :mod:`pipeline.metadata.queries` and interprets what
+it finds through :mod:`pipeline.metadata.facts`; it returns plain dataclasses
+(``dataclasses.asdict`` gives the JSON the CLI prints). Three rules keep answers right
+when the cache is involved:
 
 - an artifact's producer is the execution that really wrote it (COMPLETE), never a
   CACHED execution of a later run that merely re-linked it; the runs that reused it
@@ -15,8 +16,6 @@ answers right when the cache is involved:
 
 from __future__ import annotations
 
-import datetime
-import json
 import os
 from collections import deque
 from dataclasses import dataclass, field
@@ -25,7 +24,10 @@ from typing import Any
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
+from pipeline.components import tfx_keys
+from pipeline.metadata import facts as run_facts
 from pipeline.metadata import queries as q
+from pipeline.metadata.facts import RunInfo
 from pipeline.metadata.read_only import LineageError
 
 Execution = metadata_store_pb2.Execution
@@ -34,61 +36,12 @@ Artifact = metadata_store_pb2.Artifact
 LATEST = ("latest", "last")
 
 
-def _iso(ms: int) -> str | None:
-    if not ms:
-        return None
-    return datetime.datetime.fromtimestamp(ms / 1000).isoformat(timespec="seconds")
-
-
-def _json_or_value(value: object) -> object:
-    """TFX records many exec properties as JSON strings; decode those that are."""
-    if isinstance(value, str) and value[:1] in "{[" or value in ("null", "true", "false"):
-        try:
-            return json.loads(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            return value
-    return value
-
-
 def is_reference_input(key: str) -> bool:
     """Inputs used for comparison only (an Evaluator's baseline model), not as an origin."""
     return key.startswith("baseline")
 
 
 # --- Results ---------------------------------------------------------------------------------
-
-
-@dataclass
-class ComponentRun:
-    """One node in one run: how it ended and how long it took."""
-
-    node_id: str
-    execution_id: int
-    state: str
-    started: str | None
-    ended: str | None
-    seconds: float
-
-
-@dataclass
-class RunInfo:
-    """One pipeline run as MLMD recorded it."""
-
-    run_id: str
-    pipeline: str | None
-    status: str
-    started: str | None
-    ended: str | None
-    seconds: float
-    components: list[ComponentRun] = field(default_factory=list)
-
-    @property
-    def ran(self) -> list[str]:
-        return [c.node_id for c in self.components if c.state == "complete"]
-
-    @property
-    def cached(self) -> list[str]:
-        return [c.node_id for c in self.components if c.state == "cached"]
 
 
 @dataclass
@@ -249,49 +202,11 @@ class Lineage:
 
     def run(self, ref: str) -> RunInfo:
         """Status, timing and per-component state of one run."""
-        run_id = self.resolve_run(ref)
-        executions = sorted(q.run_executions(self.store, run_id).items(), key=lambda item: item[1].id)
-        components = [
-            ComponentRun(
-                node_id=node,
-                execution_id=e.id,
-                state=q.state_name(e),
-                started=_iso(e.create_time_since_epoch),
-                ended=_iso(e.last_update_time_since_epoch),
-                seconds=max(0.0, (e.last_update_time_since_epoch - e.create_time_since_epoch) / 1000),
-            )
-            for node, e in executions
-        ]
-        states = {c.state for c in components}
-        if "failed" in states:
-            status = "failed"
-        elif states & {"running", "new", "unknown"}:
-            status = "running"
-        elif not components:
-            status = "empty"
-        else:
-            status = "complete"
-        first = min((e.create_time_since_epoch for _, e in executions), default=0)
-        last = max((e.last_update_time_since_epoch for _, e in executions), default=0)
-        return RunInfo(
-            run_id=run_id,
-            pipeline=q.pipeline_name_of(self.store, executions[0][1].id) if executions else None,
-            status=status,
-            started=_iso(first),
-            ended=_iso(last),
-            seconds=max(0.0, (last - first) / 1000),
-            components=components,
-        )
+        return run_facts.run_info(self.store, self.resolve_run(ref))
 
     def runs(self) -> list[RunInfo]:
         """Every run, oldest first."""
         return [self.run(run_id) for run_id in self.run_ids()]
-
-    def run_outputs(self, ref: str) -> dict[str, dict[str, list[Artifact]]]:
-        """Node id -> output name -> artifacts, as linked in one run (cached nodes included)."""
-        run_id = self.resolve_run(ref)
-        return {node: q.artifacts_by_key(self.store, e.id, q.OUTPUT_EVENTS)
-                for node, e in q.run_executions(self.store, run_id).items()}
 
     def run_executions(self, ref: str) -> dict[str, Execution]:
         return q.run_executions(self.store, self.resolve_run(ref))
@@ -335,7 +250,7 @@ class Lineage:
             run_id=self.run_id(execution.id),
             inputs={k: [a.id for a in v] for k, v in inputs.items()},
             outputs={k: [a.id for a in v] for k, v in outputs.items()},
-            properties={k: _json_or_value(v) for k, v in q.all_properties(execution).items()},
+            properties=run_facts.execution_properties(execution),
             reused_by_runs=sorted({r for e in reused_by if (r := self.run_id(e.id))}),
         )
 
@@ -401,28 +316,30 @@ class Lineage:
         model_ids = [i for i in sorted(up_ids) if infos[i].type == "Model"]
         result.model = artifact.id if artifact.type == "Model" else (model_ids[-1] if model_ids else None)
         for step in up_steps:
-            if "input_base" in step.properties:
+            data = run_facts.data_facts(step.properties)
+            if data is not None:
                 for ids in step.outputs.values():
                     for examples in ids:
                         result.data_sources.append({
                             "examples_artifact_id": examples,
                             "examples_uri": info(examples).uri,
-                            "input_base": step.properties.get("input_base"),
-                            "input_fingerprint": step.properties.get("input_fingerprint"),
-                            "span": step.properties.get("span"),
+                            "input_base": data.input_base,
+                            "input_fingerprint": data.input_fingerprint,
+                            "span": data.span,
                             "node_id": step.node_id,
                             "execution_id": step.execution_id,
                             "run_id": step.run_id,
                         })
-            if "train_args" in step.properties:
+            training = run_facts.training_facts(step.properties)
+            if training is not None:
                 result.trainers.append({
                     "node_id": step.node_id,
                     "execution_id": step.execution_id,
                     "run_id": step.run_id,
-                    "train_args": step.properties.get("train_args"),
-                    "eval_args": step.properties.get("eval_args"),
-                    "hyperparameters": step.properties.get("custom_config"),
-                    "run_fn": step.properties.get("run_fn") or step.properties.get("module_file"),
+                    "train_args": training.train_args,
+                    "eval_args": training.eval_args,
+                    "hyperparameters": training.hyperparameters,
+                    "run_fn": training.run_fn,
                     "reused_by_runs": step.reused_by_runs,
                 })
         result.schemas = [i for i in sorted(up_ids)
@@ -444,12 +361,13 @@ class Lineage:
                 if down.type == "ModelBlessing":
                     result.evaluations.append(self._evaluation(down, info))
                 elif down.type == "PushedModel":
+                    push = run_facts.push_facts(self.artifact(down.id))
                     result.pushes.append({
                         "artifact_id": down.id,
-                        "pushed": bool(down.properties.get("pushed")),
-                        "destination": down.properties.get("pushed_destination"),
-                        "version": down.properties.get("pushed_version"),
-                        "reused_existing_push": bool(down.properties.get("reused_existing_push")),
+                        "pushed": push.pushed,
+                        "destination": push.destination,
+                        "version": push.version,
+                        "reused_existing_push": push.reused,
                         "run_id": down.run_id,
                     })
                 elif down.type != "ModelEvaluation":
@@ -470,13 +388,13 @@ class Lineage:
         if blessing.producer_execution_id is not None:
             execution = self.execution(blessing.producer_execution_id)
             outputs = q.artifacts_by_key(self.store, execution.id, q.OUTPUT_EVENTS)
-            evaluation_ids = [a.id for a in outputs.get("evaluation", [])]
+            evaluation_ids = [a.id for a in outputs.get(tfx_keys.EVALUATION_KEY, [])]
             inputs = q.artifacts_by_key(self.store, execution.id, q.INPUT_EVENTS)
-            baseline = [a.id for a in inputs.get("baseline_model", [])]
+            baseline = [a.id for a in inputs.get(tfx_keys.BASELINE_MODEL_KEY, [])]
         evaluation = info(evaluation_ids[0]) if evaluation_ids else None
         return {
             "blessing_artifact_id": blessing.id,
-            "blessed": bool(blessing.properties.get("blessed")),
+            "blessed": run_facts.is_blessed(self.artifact(blessing.id)),
             "evaluation_artifact_id": evaluation.id if evaluation else None,
             "evaluation_uri": evaluation.uri if evaluation else None,
             "baseline_model_ids": baseline,
@@ -488,61 +406,46 @@ class Lineage:
     def facts(self, ref: str) -> dict[str, Any]:
         """The comparable facts of one run, flat ('hyperparameters.train_steps': 150, ...)."""
         run_id = self.resolve_run(ref)
+        read = run_facts.read_run(self.store, run_id)
         facts: dict[str, Any] = {"run.status": self.run(run_id).status}
-        executions = self.run_executions(run_id)
-        for node, execution in sorted(executions.items()):
-            outputs = q.artifacts_by_key(self.store, execution.id, q.OUTPUT_EVENTS)
-            facts[f"state.{node}"] = q.state_name(execution)
-            # A CACHED execution does not carry all of the original's properties (ExampleGen's
-            # fingerprint, for one): read them from the execution that produced the outputs.
-            source = self.real_execution(execution, outputs)
-            properties = {k: _json_or_value(v) for k, v in q.all_properties(source).items()}
-            if "input_base" in properties:
-                facts["data.input_base"] = properties.get("input_base")
-                facts["data.input_fingerprint"] = properties.get("input_fingerprint")
-                facts["data.span"] = properties.get("span")
-                facts["data.examples_artifact"] = _ids(outputs.get("examples"))
-            if "schema_file" in properties:
-                facts["schema.file"] = properties.get("schema_file")
-            if "schema" in outputs and node == _producer_node(self, outputs["schema"]):
-                facts["schema.artifact"] = _ids(outputs["schema"])
-                facts["schema.sha256"] = _schema_digest(outputs["schema"][0].uri)
-            if "train_args" in properties:
-                facts["hyperparameters.train_steps"] = _steps(properties.get("train_args"))
-                facts["hyperparameters.eval_steps"] = _steps(properties.get("eval_args"))
-                custom = properties.get("custom_config")
-                if isinstance(custom, dict):
-                    for name, value in sorted(custom.items()):
-                        facts[f"hyperparameters.{name}"] = value
-                facts["trainer.run_fn"] = properties.get("run_fn") or properties.get("module_file")
-                facts["model.artifact"] = _ids(outputs.get("model"))
-            if "preprocessing_fn" in properties:
-                facts["transform.preprocessing_fn"] = properties.get("preprocessing_fn")
-                facts["transform.graph_artifact"] = _ids(outputs.get("transform_graph"))
-            if "anomalies" in outputs:
-                facts["data.anomalies_artifact"] = _ids(outputs["anomalies"])
-            if "blessing" in outputs:
-                facts["evaluation.blessed"] = q.property_value(outputs["blessing"][0], "blessed") == 1
-            if "evaluation" in outputs:
-                facts["evaluation.artifact"] = _ids(outputs["evaluation"])
-                for name, value in sorted(_overall_metrics(outputs["evaluation"][0].uri).items()):
-                    if not name.endswith("_diff"):  # relative to a baseline, not a fact of the run
-                        facts[f"metrics.{name}"] = round(value, 6)
-            if "pushed_model" in outputs:
-                pushed = outputs["pushed_model"][0]
-                facts["push.pushed"] = q.property_value(pushed, "pushed") == 1
-                facts["push.destination"] = q.property_value(pushed, "pushed_destination")
+        for node, each in read.nodes.items():
+            facts[f"state.{node}"] = q.state_name(each.execution)
+            outputs, properties = each.outputs, each.properties
+            if tfx_keys.SCHEMA_FILE in properties:
+                facts["schema.file"] = properties.get(tfx_keys.SCHEMA_FILE)
+            schema = outputs.get(tfx_keys.SCHEMA_KEY)
+            if schema and node == _producer_node(self, schema):
+                facts["schema.artifact"] = _ids(schema)
+                facts["schema.sha256"] = _schema_digest(schema[0].uri)
+            if tfx_keys.PREPROCESSING_FN in properties:
+                facts["transform.preprocessing_fn"] = properties.get(tfx_keys.PREPROCESSING_FN)
+                facts["transform.graph_artifact"] = _ids(outputs.get(tfx_keys.TRANSFORM_GRAPH_KEY))
+            if tfx_keys.ANOMALIES_KEY in outputs:
+                facts["data.anomalies_artifact"] = _ids(outputs[tfx_keys.ANOMALIES_KEY])
+        if read.data is not None:
+            facts["data.input_base"] = read.data.input_base
+            facts["data.input_fingerprint"] = read.data.input_fingerprint
+            facts["data.span"] = read.data.span
+            facts["data.examples_artifact"] = _ids(read.examples)
+        if read.training is not None:
+            facts["hyperparameters.train_steps"] = read.training.train_steps
+            facts["hyperparameters.eval_steps"] = read.training.eval_steps
+            if isinstance(read.training.hyperparameters, dict):
+                for name, value in sorted(read.training.hyperparameters.items()):
+                    facts[f"hyperparameters.{name}"] = value
+            facts["trainer.run_fn"] = read.training.run_fn
+            facts["model.artifact"] = _ids(read.model)
+        if read.blessed is not None:
+            facts["evaluation.blessed"] = read.blessed
+        if read.evaluation is not None:
+            facts["evaluation.artifact"] = _ids([read.evaluation])
+            for name, value in sorted(read.metrics.items()):
+                if not name.endswith("_diff"):  # relative to a baseline, not a fact of the run
+                    facts[f"metrics.{name}"] = round(value, 6)
+        if read.push is not None:
+            facts["push.pushed"] = read.push.pushed
+            facts["push.destination"] = read.push.destination
         return facts
-
-    def real_execution(self, execution: Execution, outputs: dict[str, list[Artifact]]) -> Execution:
-        """The execution that really produced a (possibly CACHED) execution's outputs."""
-        if execution.last_known_state != Execution.CACHED:
-            return execution
-        for artifacts in outputs.values():
-            producers = q.producers(self.store, artifacts[0].id)
-            if producers:
-                return producers[0]
-        return execution
 
     def diff(self, ref_a: str, ref_b: str) -> RunDiff:
         """Every fact of two runs side by side (``.changed`` keeps the differences)."""
@@ -560,10 +463,6 @@ def _ids(artifacts: list[Artifact] | None) -> int | list[int] | None:
         return None
     ids = [a.id for a in artifacts]
     return ids[0] if len(ids) == 1 else ids
-
-
-def _steps(args: object) -> object:
-    return args.get("num_steps") if isinstance(args, dict) else args
 
 
 def _producer_node(lineage: Lineage, artifacts: list[Artifact]) -> str | None:
@@ -593,15 +492,6 @@ def _schema_digest(uri: str) -> str | None:
         return None
     with fileio.open(path, "rb") as handle:
         return hashlib.sha256(handle.read()).hexdigest()[:16]
-
-
-def _overall_metrics(uri: str) -> dict[str, float]:
-    from pipeline.report.summary import evaluation_metrics
-
-    try:
-        return evaluation_metrics(uri).get("overall", {})
-    except Exception:  # noqa: BLE001 - an unreadable evaluation is reported as no metrics
-        return {}
 
 
 def _normalised_paths(target: str) -> list[str]:

@@ -15,7 +15,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from pipeline.lineage.api import Lineage, Step, Trace, is_reference_input
-from pipeline.metadata import queries as q
+from pipeline.metadata.facts import push_facts
+from pipeline.metadata.read_only import LineageError
 
 FORMATS = ("svg", "png")
 
@@ -85,8 +86,8 @@ def _artifact_node(graph: Graph, lineage: Lineage, artifact_id: int, target: int
         artifact = lineage.artifact(artifact_id)
         fill = _FILL["target"] if artifact_id == target else _FILL["artifact"]
         graph.add(Node(node_id, f"{artifact.type}\n#{artifact_id}", "artifact", fill))
-        destination = q.property_value(artifact, "pushed_destination")
-        if isinstance(destination, str) and destination:
+        destination = push_facts(artifact).destination
+        if destination:
             d = graph.add(Node(f"d:{destination}", f"serving\n{_short_path(destination)}", "source",
                                _FILL["source"]))
             graph.link(node_id, d)
@@ -178,7 +179,7 @@ def _box(node: Node) -> tuple[float, float]:
 def render(graph: Graph, fmt: str = "svg", title: str | None = None) -> bytes:
     """The picture as SVG or PNG bytes."""
     if fmt not in FORMATS:
-        raise ValueError(f"unsupported picture format {fmt!r}; use one of {', '.join(FORMATS)}")
+        raise LineageError(f"unsupported picture format {fmt!r}; use one of {', '.join(FORMATS)}")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -246,7 +247,7 @@ def write(graph: Graph, path: str, title: str | None = None) -> str:
     """Writes the picture; the format follows the file extension (.svg or .png)."""
     fmt = os.path.splitext(path)[1].lstrip(".").lower()
     if fmt not in FORMATS:
-        raise ValueError(f"picture file must end in .svg or .png, not {path!r}")
+        raise LineageError(f"picture file must end in .svg or .png, not {path!r}")
     data = render(graph, fmt, title)
     from tfx.dsl.io import fileio  # lazily: reading MLMD alone does not load TFX
 

@@ -7,6 +7,7 @@ Nothing in this package imports TFX or the runners: reading lineage never pulls 
 
 from pipeline.metadata.connection import (
     MetadataConfigError,
+    MetadataMisconfigured,
     MetadataUnavailable,
     connection_config,
     describe,
@@ -17,6 +18,7 @@ from pipeline.metadata.connection import (
 
 __all__ = [
     "MetadataConfigError",
+    "MetadataMisconfigured",
     "MetadataUnavailable",
     "connection_config",
     "describe",

@@ -100,6 +100,13 @@ def artifacts_by_key(
     return keyed
 
 
+def outputs_of(
+    store: metadata_store.MetadataStore, execution_id: int
+) -> dict[str, list[metadata_store_pb2.Artifact]]:
+    """Output artifacts of an execution keyed by output name (e.g. 'blessing')."""
+    return artifacts_by_key(store, execution_id, OUTPUT_EVENTS)
+
+
 def producers(
     store: metadata_store.MetadataStore, artifact_id: int
 ) -> list[metadata_store_pb2.Execution]:

@@ -1,32 +1,33 @@
 """Everything a run report shows, read from MLMD and the artifacts it points to.
 
+The run's facts (status, data, hyperparameters, metrics, blessing, push, drift, TFLite
+variants) come from :mod:`pipeline.metadata.facts`; this module adds what only the report
+shows: TFDV statistics and anomalies, the calibration plot and the blessing thresholds.
+
 Collected as plain data first (:class:`ReportData`), rendered separately, so that
 the facts can be tested without parsing HTML and the page has one job: layout.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from pipeline.lineage.api import Execution, Lineage, RunInfo
-from pipeline.metadata import queries as q
-
-if TYPE_CHECKING:
-    from pipeline.report.summary import DriftFacts
+from pipeline.components import tfx_keys
+from pipeline.lineage.api import Lineage
+from pipeline.metadata.facts import (
+    DriftFacts,
+    RunInfo,
+    VariantTable,
+    load_eval_result,
+    read_run,
+    slice_name,
+    variant_tables,
+)
 
 log = logging.getLogger(__name__)
-
-# An artifact carries a variants table when one of its string custom properties, whose
-# name contains this word, holds a JSON list of objects (one row per variant), or when
-# its folder holds ``variants.json`` or ``report.json`` with such a list (or an object with
-# a "variants" list). The TFLite component writes ``report.json``.
-VARIANTS_WORD = "variant"
-VARIANTS_FILES = ("variants.json", "report.json")
-
 
 @dataclass
 class FeatureStats:
@@ -70,14 +71,6 @@ class ThresholdCheck:
     value: float | None
     change: float | None
     failed: bool
-
-
-@dataclass
-class VariantTable:
-    artifact_id: int
-    artifact_type: str
-    source: str
-    rows: list[dict[str, Any]]
 
 
 @dataclass
@@ -179,18 +172,9 @@ def load_anomalies(uri: str) -> list[Anomaly]:
     return found
 
 
-def _eval_result(uri: str):  # noqa: ANN202
-    """The candidate model's TFMA result (with a baseline, results are stored per model)."""
-    import tensorflow_model_analysis as tfma
-
-    from pipeline.report.summary import candidate_model_name
-
-    return tfma.load_eval_result(uri, model_name=candidate_model_name(uri))
-
-
 def calibration_points(uri: str, bins: int = 10) -> list[tuple[float, float, float]]:
     """(mean prediction, mean label, examples) per prediction decile, overall slice."""
-    result = _eval_result(uri)
+    result = load_eval_result(uri)
     for slice_key, plots in result.plots:
         if slice_key:
             continue
@@ -215,13 +199,11 @@ def threshold_checks(
     """The blessing gate as configured in the evaluation, with the values it saw."""
     import tensorflow_model_analysis as tfma
 
-    from pipeline.report.summary import slice_name
-
     validation = tfma.load_validation_result(uri)
     failed = {(f.metric_key.name, slice_name(_slice_tuple(v.slice_key)))
               for v in validation.metric_validations_per_slice for f in v.failures}
     checks = []
-    config = _eval_result(uri).config
+    config = load_eval_result(uri).config
     for spec in config.metrics_specs:
         for metric in spec.metrics:
             name = _metric_name(metric.class_name)
@@ -258,46 +240,15 @@ def _metric_name(class_name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", class_name).lower().replace("a_u_c", "auc")
 
 
-def variant_tables(artifacts: list[Any]) -> list[VariantTable]:
-    """Variant tables recorded by any artifact (the TFLite component's hook; see VARIANTS_WORD)."""
-    from tfx.dsl.io import fileio
-
-    tables = []
-    for artifact in artifacts:
-        for name, value in artifact.custom_properties.items():
-            if VARIANTS_WORD in name.lower() and value.WhichOneof("value") == "string_value":
-                rows = _rows(value.string_value)
-                if rows:
-                    tables.append(VariantTable(artifact.id, artifact.type, f"property {name}", rows))
-        for file_name in VARIANTS_FILES:
-            path = os.path.join(artifact.uri, file_name)
-            if artifact.uri and fileio.exists(path):
-                with fileio.open(path, "r") as handle:
-                    rows = _rows(handle.read())
-                if rows:
-                    tables.append(VariantTable(artifact.id, artifact.type, file_name, rows))
-    return tables
-
-
-def _rows(text: str) -> list[dict[str, Any]]:
-    try:
-        value = json.loads(text)
-    except (TypeError, ValueError):
-        return []
-    if isinstance(value, dict):
-        value = value.get("variants", value.get("rows"))
-    if isinstance(value, list) and value and all(isinstance(row, dict) for row in value):
-        return value
-    return []
-
-
 def collect(lineage: Lineage, run_ref: str) -> ReportData:
     """All report facts of one run; a part that cannot be read becomes a listed problem."""
     run = lineage.run(run_ref)
-    data = ReportData(run=run)
-    outputs = lineage.run_outputs(run.run_id)
-    executions = lineage.run_executions(run.run_id)
-    everything = [a for by_key in outputs.values() for items in by_key.values() for a in items]
+    facts = read_run(lineage.store, run.run_id)
+    data = ReportData(run=run, drift=facts.drift, metrics_by_slice=facts.metrics_by_slice,
+                      blessed=facts.blessed, baseline_model=facts.baseline_model,
+                      problems=list(facts.problems))
+    for problem in facts.problems:
+        log.warning("report: cannot read %s", problem)
 
     def attempt(what: str, action) -> None:  # noqa: ANN001
         try:
@@ -306,85 +257,41 @@ def collect(lineage: Lineage, run_ref: str) -> ReportData:
             log.warning("report: cannot read %s: %s", what, error)
             data.problems.append(f"{what}: {error}")
 
-    for node, by_key in outputs.items():
-        execution = executions[node]
-        properties = q.all_properties(lineage.real_execution(execution, by_key))
-        if "input_base" in properties:
-            data.data_source = {k: properties.get(k) for k in ("input_base", "input_fingerprint", "span")}
-        if "train_args" in properties:
-            custom = properties.get("custom_config")
-            data.hyperparameters = {
-                "train_args": _loads(properties.get("train_args")),
-                "eval_args": _loads(properties.get("eval_args")),
-                **(_loads(custom) if isinstance(_loads(custom), dict) else {}),
-            }
-            data.model_artifact = by_key.get("model", [None])[0].id if by_key.get("model") else None
-        if "statistics" in by_key:
-            artifact = by_key["statistics"][0]
+    if facts.data is not None:
+        data.data_source = {"input_base": facts.data.input_base,
+                            "input_fingerprint": facts.data.input_fingerprint, "span": facts.data.span}
+    if facts.training is not None:
+        custom = facts.training.hyperparameters
+        data.hyperparameters = {"train_args": facts.training.train_args,
+                                "eval_args": facts.training.eval_args,
+                                **(custom if isinstance(custom, dict) else {})}
+        data.model_artifact = facts.model[0].id if facts.model else None
+    if facts.push is not None:
+        data.pushed = facts.push.pushed
+        data.pushed_destination = facts.push.destination
+        data.push_reused = facts.push.reused
+    for node in facts.nodes.values():
+        if tfx_keys.STATISTICS_KEY in node.outputs:
+            artifact = node.outputs[tfx_keys.STATISTICS_KEY][0]
             data.statistics_artifact = artifact.id
             attempt("statistics", lambda a=artifact: data.statistics.extend(load_statistics(a.uri)))
-        if "anomalies" in by_key:
-            artifact = by_key["anomalies"][0]
+        if tfx_keys.ANOMALIES_KEY in node.outputs:
+            artifact = node.outputs[tfx_keys.ANOMALIES_KEY][0]
             data.anomalies_artifact = artifact.id
             attempt("anomalies", lambda a=artifact: data.anomalies.extend(load_anomalies(a.uri)))
-        if "drift_report" in by_key:
-            _collect_drift(data, by_key["drift_report"][0], attempt)
-        elif "drift_config" in properties and execution.last_known_state == Execution.FAILED:
-            data.drift = failed_gate_drift(lineage, execution)
-        if "blessing" in by_key:
-            data.blessed = q.property_value(by_key["blessing"][0], "blessed") == 1
-            inputs = q.artifacts_by_key(lineage.store, execution.id, q.INPUT_EVENTS)
-            if inputs.get("baseline_model"):
-                data.baseline_model = inputs["baseline_model"][0].id
-        if "evaluation" in by_key:
-            _collect_evaluation(data, by_key["evaluation"][0], attempt)
-        if "pushed_model" in by_key:
-            pushed = by_key["pushed_model"][0]
-            data.pushed = q.property_value(pushed, "pushed") == 1
-            data.pushed_destination = q.property_value(pushed, "pushed_destination")  # type: ignore[assignment]
-            data.push_reused = q.property_value(pushed, "reused_existing_push") == 1
+    if facts.evaluation is not None:
+        data.evaluation_artifact = facts.evaluation.id
+        _collect_evaluation(data, facts.evaluation.uri, attempt)
+    everything = [a for node in facts.nodes.values() for items in node.outputs.values() for a in items]
     attempt("variant tables", lambda: data.variants.extend(variant_tables(everything)))
     return data
 
 
-def _collect_drift(data: ReportData, artifact: Any, attempt) -> None:  # noqa: ANN001
-    from pipeline.report.summary import drift_facts, read_drift_file
-
-    data.drift = drift_facts(artifact)
-    attempt("drift report", lambda: read_drift_file(data.drift, artifact.uri))
-
-
-def failed_gate_drift(lineage: Lineage, execution: Any) -> DriftFacts:
-    """What MLMD holds of a data gate that failed (a failed execution publishes no outputs)."""
-    from pipeline.report.summary import DriftFacts
-
-    config = _loads(q.property_value(execution, "drift_config"))
-    config = config if isinstance(config, dict) else {}
-    inputs = q.artifacts_by_key(lineage.store, execution.id, q.INPUT_EVENTS)
-    baseline = inputs.get("baseline")
-    return DriftFacts(artifact_id=None, enabled=bool(config.get("enabled")), checked=False,
-                      action=config.get("action"), baseline_uri=baseline[0].uri if baseline else None,
-                      failed_execution=execution.id)
-
-
-def _collect_evaluation(data: ReportData, artifact: Any, attempt) -> None:  # noqa: ANN001
-    from pipeline.report.summary import evaluation_metrics
-
-    data.evaluation_artifact = artifact.id
-    attempt("evaluation metrics", lambda: data.metrics_by_slice.update(evaluation_metrics(artifact.uri)))
-    attempt("calibration plot", lambda: data.calibration.extend(calibration_points(artifact.uri)))
+def _collect_evaluation(data: ReportData, uri: str, attempt) -> None:  # noqa: ANN001
+    attempt("calibration plot", lambda: data.calibration.extend(calibration_points(uri)))
 
     def gate() -> None:
-        data.validation_ok, checks = threshold_checks(artifact.uri, data.metrics_by_slice)
+        data.validation_ok, checks = threshold_checks(uri, data.metrics_by_slice)
         data.checks.extend(checks)
 
     attempt("blessing thresholds", gate)
-
-
-def _loads(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value

@@ -98,6 +98,7 @@ def compile_to(config: PipelineConfig, manifest_path: Path, python: str | None =
     pipeline's environment); ``workdir`` is where it runs (the repository, so that
     ``models.*`` imports).
     """
+    from pipeline.cli.common import NO_RETRY_EXIT_CODES
     from pipeline.pipeline import create_pipeline
     from pipeline.runners import ir
 
@@ -118,6 +119,8 @@ def compile_to(config: PipelineConfig, manifest_path: Path, python: str | None =
         "workdir": str(Path(workdir).resolve()),
         "metadata": _metadata_settings(config.metadata),
         "airflow": dataclasses.asdict(config.airflow),
+        # launch-node's exit codes that the DAG fails without retries (dags/taxi_edge.py).
+        "no_retry_exit_codes": sorted(int(code) for code in NO_RETRY_EXIT_CODES),
         "nodes": [{"id": node, "upstream": ir.upstream_nodes(compiled)[node]}
                   for node in ir.node_ids(compiled)],
     }
@@ -156,12 +159,18 @@ def load_ir(manifest: Manifest):  # noqa: ANN201 - pipeline_pb2.Pipeline, import
     return compiled
 
 
-def launch(manifest: Manifest, run_id: str, node_id: str, enable_cache: bool = True):  # noqa: ANN201
+SQLITE_LOCK_WAIT_SECONDS = 3 * 3600.0
+
+
+def launch(manifest: Manifest, run_id: str, node_id: str, enable_cache: bool = True,
+           lock_wait_seconds: float = SQLITE_LOCK_WAIT_SECONDS):  # noqa: ANN201
     """Launches one node of pipeline run ``run_id``; returns its :class:`ir.NodeResult`.
 
     Launching a node twice in one run is safe: TFX's launcher reuses the run's
     execution of the node (a finished one is not run again; an interrupted one is
-    resumed under the same execution id).
+    resumed under the same execution id). On a SQLite store the node runs under the
+    store's lock, as local runs do; tasks of overlapping runs wait for it (up to
+    ``lock_wait_seconds``, then :class:`ConcurrentRunError`) instead of corrupting it.
     """
     from pipeline.metadata import ensure_reachable
     from pipeline.runners import ir
@@ -174,4 +183,10 @@ def launch(manifest: Manifest, run_id: str, node_id: str, enable_cache: bool = T
     if not enable_cache:
         for node in bound.nodes:
             node.pipeline_node.execution_options.caching_options.enable_cache = False
-    return ir.launch_node(bound, node_id)
+    meta = manifest.metadata
+    if not isinstance(meta, SqliteMetadata):
+        return ir.launch_node(bound, node_id)
+    from pipeline.metadata.lock import exclusive_store
+
+    with exclusive_store(meta.path, wait_seconds=lock_wait_seconds):
+        return ir.launch_node(bound, node_id)

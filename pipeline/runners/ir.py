@@ -37,9 +37,13 @@ class NodeResult:
 
 
 def compile_pipeline(pipeline: pipeline_py.Pipeline) -> pipeline_pb2.Pipeline:
-    """The pipeline as IR, as TFX's runners compile it; "latest artifact" may resolve to nothing."""
+    """The pipeline as IR, as TFX's runners compile it, with our resolver strategies swapped in.
+
+    "Latest artifact" may resolve to nothing; the baseline model is never the candidate.
+    """
     compiled = _make_pipeline_proto(pipeline)
     resolvers.tolerate_empty_latest(compiled)
+    resolvers.exclude_candidate_from_baseline(compiled)
     return compiled
 
 

@@ -23,10 +23,10 @@ import pytest
 
 from pipeline.config import MySqlMetadata
 from pipeline.metadata import open_store
-from pipeline.metadata.queries import run_executions, run_ids
-from pipeline.report.summary import outputs_of
+from pipeline.metadata.queries import outputs_of, run_executions, run_ids
 from tests.support import mariadb
 from tests.support.airflow_env import AIRFLOW2, AIRFLOW3, airflow_env, migrate, parse_dags
+from tests.support.mlmd_props import recorded
 from tests.support.sample import write_slice
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(mariadb.binaries_missing() is not None,
@@ -179,9 +179,9 @@ def test_one_airflow_run_is_one_pipeline_run_with_one_execution_per_node(airflow
     assert len(_node_executions(store, "Trainer")) == 1
     assert len(store.get_artifacts_by_type("Model")) == 1
     [blessing] = outputs_of(store, executions["Evaluator"].id)["blessing"]
-    assert blessing.custom_properties["blessed"].int_value == 1
+    assert recorded(blessing)["blessed"].int_value == 1
     [pushed] = outputs_of(store, executions["Pusher"].id)["pushed_model"]
-    assert pushed.custom_properties["pushed"].int_value == 1
+    assert recorded(pushed)["pushed"].int_value == 1
     serving = Path(deployment[1]["EDGE_PIPELINE_ROOT"], "serving")
     assert len([p for p in serving.iterdir() if p.name.isdigit()]) == 1  # beside it: edge/
 

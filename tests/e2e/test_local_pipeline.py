@@ -7,19 +7,21 @@ everything up to the Trainer comes from the cache and nothing is pushed again.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from ml_metadata.proto import metadata_store_pb2
 
 from pipeline.metadata import open_store
-from pipeline.metadata.queries import run_executions
-from pipeline.report.summary import outputs_of
+from pipeline.metadata.queries import outputs_of, run_executions
 from pipeline.runners.local import runner as local
 from tests.e2e.conftest import cli_run
-from tests.support.sample import read_sample_rows
+from tests.support.mlmd_props import recorded
+from tests.support.sample import read_sample_rows, write_slice
 
 pytestmark = pytest.mark.e2e
 
@@ -37,6 +39,15 @@ def two_runs(small_run):
     first = local.RunResult(run_id=small_run.run_id)
     second = local.run(small_run.config)
     return small_run.config, first, second, small_run.cli
+
+
+@pytest.fixture(scope="module")
+def third_run_on_new_data(two_runs, tmp_path_factory):
+    """Run 3 on a different slice, same store: a new model, to be compared with run 1's."""
+    config, *_ = two_runs
+    data = write_slice(tmp_path_factory.mktemp("new-data"), ROWS + 200)
+    changed = dataclasses.replace(config, data=dataclasses.replace(config.data, path=str(data)))
+    return changed, local.run(changed.with_drift(action="warn"))
 
 
 def test_cli_shows_progress_and_a_summary(two_runs):
@@ -80,10 +91,10 @@ def test_first_run_records_the_expected_artifacts_and_a_blessing(two_runs):
         [artifact] = _outputs(store, executions[node])[key]
         assert Path(artifact.uri).exists(), (node, artifact.uri)
     [blessing] = _outputs(store, executions["Evaluator"])["blessing"]
-    assert blessing.custom_properties["blessed"].int_value == 1
+    assert recorded(blessing)["blessed"].int_value == 1
     [pushed] = _outputs(store, executions["Pusher"])["pushed_model"]
-    assert pushed.custom_properties["pushed"].int_value == 1
-    destination = Path(pushed.custom_properties["pushed_destination"].string_value)
+    assert recorded(pushed)["pushed"].int_value == 1
+    destination = Path(recorded(pushed)["pushed_destination"].string_value)
     assert destination.parent == Path(config.serving_root)
     assert (destination / "saved_model.pb").is_file()
 
@@ -117,13 +128,38 @@ def test_unchanged_rerun_comes_from_cache_and_pushes_nothing_new(two_runs):
     store = open_store(config.metadata)
     executions = run_executions(store, second.run_id)
     cached = {node for node, e in executions.items() if e.last_known_state == 5}  # 5 = CACHED
+    # Everything after the data gate: the baseline model is not the candidate, so the
+    # Evaluator sees the first run's inputs again (the DataGate reruns: it now has a
+    # drift baseline to compare with).
     assert {"CsvExampleGen", "ImportSchemaGen", "StatisticsGen", "ExampleValidator", "Transform",
-            "Trainer"} <= cached
+            "Trainer", "Evaluator", "Pusher", "TFLiteConverter", "DataBaselineRecorder"} <= cached
     assert len(store.get_artifacts_by_type("Model")) == 1, "the Trainer ran again"
+    assert len(store.get_artifacts_by_type("ModelBlessing")) == 1, "the Evaluator ran again"
     assert len([p for p in Path(config.serving_root).iterdir() if p.name.isdigit()]) == 1, \
         "a duplicate was pushed"
     [pushed] = _outputs(store, executions["Pusher"])["pushed_model"]
-    assert pushed.custom_properties["pushed"].int_value == 1
+    assert recorded(pushed)["pushed"].int_value == 1
+
+
+def _input_ids(store, execution_id: int, key: str) -> list[int]:
+    events = store.get_events_by_execution_ids([execution_id])
+    return [e.artifact_id for e in events
+            if e.type == metadata_store_pb2.Event.INPUT and e.path.steps[0].key == key]
+
+
+def test_a_new_model_is_still_evaluated_against_the_last_blessed_one(two_runs, third_run_on_new_data):
+    config, first, *_ = two_runs
+    changed, third = third_run_on_new_data
+    assert third.succeeded, third.error
+    store = open_store(config.metadata)
+    [first_model] = _outputs(store, run_executions(store, first.run_id)["Trainer"])["model"]
+    executions = run_executions(store, third.run_id)
+    assert executions["Trainer"].last_known_state == metadata_store_pb2.Execution.COMPLETE
+    evaluator = executions["Evaluator"]
+    assert evaluator.last_known_state == metadata_store_pb2.Execution.COMPLETE
+    [candidate] = _input_ids(store, evaluator.id, "model")
+    assert candidate != first_model.id
+    assert _input_ids(store, evaluator.id, "baseline_model") == [first_model.id]
 
 
 def _drift_report(store, run_id):
@@ -134,18 +170,18 @@ def _drift_report(store, run_id):
 def test_first_run_records_a_drift_baseline_and_checks_no_drift(two_runs):
     config, first, *_ = two_runs
     store = open_store(config.metadata)
-    assert _drift_report(store, first.run_id).custom_properties["drift_checked"].int_value == 0
+    assert recorded(_drift_report(store, first.run_id))["drift_checked"].int_value == 0
     [baseline] = _outputs(store, run_executions(store, first.run_id)["DataBaselineRecorder"])["baseline"]
     [statistics] = _outputs(store, run_executions(store, first.run_id)["StatisticsGen"])["statistics"]
-    assert baseline.custom_properties["statistics_uri"].string_value == statistics.uri
+    assert recorded(baseline)["statistics_uri"].string_value == statistics.uri
 
 
 def test_rerun_on_the_same_data_checks_drift_and_finds_none(two_runs):
     config, first, second, _ = two_runs
     store = open_store(config.metadata)
     report = _drift_report(store, second.run_id)
-    assert report.custom_properties["drift_checked"].int_value == 1
-    assert report.custom_properties["drift_findings"].int_value == 0
+    assert recorded(report)["drift_checked"].int_value == 1
+    assert recorded(report)["drift_findings"].int_value == 0
     drift = json.loads((Path(report.uri) / "drift.json").read_text())
     features = {m["feature"] for m in drift["measurements"]}
     assert features == {"fare", "trip_miles", "trip_seconds", "payment_type"}

@@ -20,10 +20,10 @@ import pytest
 from pipeline import profiles
 from pipeline.config import REPO_ROOT, CsvSource, EvaluationConfig, TFLiteConfig
 from pipeline.metadata import open_store
-from pipeline.metadata.queries import run_executions, run_ids
-from pipeline.report.summary import outputs_of
+from pipeline.metadata.queries import outputs_of, run_executions, run_ids
 from pipeline.runners.local import runner as local
 from tests.support import bad_data
+from tests.support.mlmd_props import recorded
 from tests.support.sample import write_slice
 
 pytestmark = pytest.mark.e2e
@@ -98,7 +98,7 @@ def test_the_first_run_records_the_drift_baseline(served):
     store = open_store(served.metadata)
     executions = run_executions(store, run_ids(store)[0])  # the fixture's run
     [report] = outputs_of(store, executions["DataGate"].id)["drift_report"]
-    assert report.custom_properties["drift_checked"].int_value == 0  # nothing to compare with yet
+    assert recorded(report)["drift_checked"].int_value == 0  # nothing to compare with yet
     [baseline] = outputs_of(store, executions["DataBaselineRecorder"].id)["baseline"]
     assert (Path(baseline.uri) / "Split-train" / "FeatureStats.pb").is_file()
 
@@ -136,29 +136,37 @@ def test_drift_in_warn_mode_is_recorded_and_the_run_goes_on(served, tmp_path):
     store = open_store(served.metadata)
     executions = run_executions(store, result.run_id)
     [report] = outputs_of(store, executions["DataGate"].id)["drift_report"]
-    assert report.custom_properties["drift_action"].string_value == "warn"
-    assert report.custom_properties["drift_findings"].int_value >= 1
+    assert recorded(report)["drift_action"].string_value == "warn"
+    assert recorded(report)["drift_findings"].int_value >= 1
     [blessing] = outputs_of(store, executions["Evaluator"].id)["blessing"]
-    assert blessing.custom_properties["blessed"].int_value == 0
+    assert recorded(blessing)["blessed"].int_value == 0
     assert "DataBaselineRecorder" not in executions
     assert baseline_count(served) == before_baselines
     assert serving_snapshot(served.serving_root) == before_serving
 
 
-def test_failed_push_leaves_the_previous_model_serving(served):
-    """A read-only serving folder (immutable, even for root): the push fails cleanly."""
+def test_failed_push_leaves_the_previous_model_serving(served, monkeypatch):
+    """The publish step's final rename fails (a fault injected through TFX's fileio): nothing half-served."""
+    from pipeline.components import publish
+
+    real_rename = publish.fileio.rename
+    attempts = []
+
+    def failing_rename(src, dst, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if Path(dst).parent == Path(served.serving_root):
+            attempts.append(dst)
+            raise OSError(28, "No space left on device (injected)", dst)
+        return real_rename(src, dst, *args, **kwargs)
+
     before = serving_snapshot(served.serving_root)
-    if subprocess.run(["chattr", "+i", served.serving_root], capture_output=True).returncode != 0:
-        pytest.skip("this filesystem cannot make a folder immutable (chattr +i)")
-    try:
-        # A new model that is sure to be blessed, so that the Pusher really tries; the
-        # edge bundle's push is switched off so that the Pusher is the one that fails.
-        config = served.with_training(train_steps=STEPS + 20).with_overrides(
-            evaluation=EvaluationConfig(auc_floor=0.5, max_auc_regression=1.0),
-            tflite=TFLiteConfig(enabled=False))
-        result = local.run(config)
-    finally:
-        subprocess.run(["chattr", "-i", served.serving_root], check=True)
+    monkeypatch.setattr(publish.fileio, "rename", failing_rename)
+    # A new model that is sure to be blessed, so that the Pusher really tries; the
+    # edge bundle's push is switched off so that the Pusher is the one that fails.
+    config = served.with_training(train_steps=STEPS + 20).with_overrides(
+        evaluation=EvaluationConfig(auc_floor=0.5, max_auc_regression=1.0),
+        tflite=TFLiteConfig(enabled=False))
+    result = local.run(config)
+    assert attempts, "the Pusher never tried to publish"
     assert result.failed_node == "Pusher", result.error
     assert serving_snapshot(served.serving_root) == before
     assert not [p for p in Path(served.serving_root).iterdir() if p.name.startswith(".staging")]

@@ -41,11 +41,13 @@ class StoreBuilder:
         [context_id] = self.store.put_contexts([context])
         return context_id
 
-    def artifact(self, type_name: str, uri: str, **strings: str) -> int:
+    def artifact(self, type_name: str, uri: str, **strings: str | int | float) -> int:
         artifact = pb.Artifact(type_id=self._type("artifact", type_name), uri=uri, state=pb.Artifact.LIVE)
         for key, value in strings.items():
             if isinstance(value, int):
                 artifact.custom_properties[key].int_value = value
+            elif isinstance(value, float):
+                artifact.custom_properties[key].double_value = value
             else:
                 artifact.custom_properties[key].string_value = value
         [artifact_id] = self.store.put_artifacts([artifact])

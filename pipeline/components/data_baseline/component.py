@@ -14,6 +14,8 @@ from tfx.types import artifact_utils
 from tfx.types.experimental import simple_artifacts
 from tfx.utils import io_utils
 
+from pipeline.components.data_baseline import spec
+
 log = logging.getLogger(__name__)
 
 
@@ -41,6 +43,6 @@ def DataBaselineRecorder(  # noqa: N802 - TFX names components like classes
     for split in splits:
         io_utils.copy_dir(os.path.join(statistics.uri, f"Split-{split}"),
                           os.path.join(baseline.uri, f"Split-{split}"))
-    baseline.set_string_custom_property("split_names", json.dumps(splits))
-    baseline.set_string_custom_property("statistics_uri", statistics.uri)
+    baseline.set_string_custom_property(spec.SPLIT_NAMES, json.dumps(splits))
+    baseline.set_string_custom_property(spec.STATISTICS_URI, statistics.uri)
     log.info("data baseline recorded: splits %s from %s", splits, statistics.uri)

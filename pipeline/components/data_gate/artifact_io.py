@@ -9,6 +9,8 @@ from tfx import types
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 
+from pipeline.components.data_baseline.spec import SPLIT_NAMES
+
 ANOMALIES_FILE = "SchemaDiff.pb"
 STATISTICS_FILE = "FeatureStats.pb"
 
@@ -24,7 +26,7 @@ def split_names(artifact: types.Artifact) -> list[str]:
     """Split names from the ``split_names`` property, or custom property (custom types)."""
     if "split_names" in (artifact.PROPERTIES or {}):
         return artifact_utils.decode_split_names(artifact.split_names)
-    return artifact_utils.decode_split_names(artifact.get_string_custom_property("split_names"))
+    return artifact_utils.decode_split_names(artifact.get_string_custom_property(SPLIT_NAMES))
 
 
 def load_anomalies(artifact: types.Artifact) -> dict[str, anomalies_pb2.Anomalies]:

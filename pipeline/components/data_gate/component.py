@@ -12,13 +12,10 @@ import os
 from tfx import v1 as tfx
 
 from pipeline.components.data_baseline.component import DataBaseline
-from pipeline.components.data_gate import artifact_io, drift
+from pipeline.components.data_gate import artifact_io, drift, spec
 from pipeline.components.data_gate.policy import DataGateClosed, blocking, findings
 
 log = logging.getLogger(__name__)
-
-DRIFT_SUMMARY_FILE = drift.SUMMARY_FILE
-
 
 def _split_list(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
@@ -26,7 +23,8 @@ def _split_list(value: str) -> list[str]:
 
 def _check_drift(statistics, schema, baseline, drift_report, config) -> list:  # noqa: ANN001
     """Measures drift (if there is a baseline), writes the report, returns drifted measurements."""
-    summary = {"checked": False, "action": config.action, "baseline_uri": None, "measurements": []}
+    summary = {spec.SUMMARY_CHECKED: False, spec.SUMMARY_ACTION: config.action,
+               spec.SUMMARY_BASELINE_URI: None, spec.SUMMARY_MEASUREMENTS: []}
     result = None
     if baseline is None:
         log.info("data gate: no data baseline yet (no blessed model): drift not checked")
@@ -36,19 +34,19 @@ def _check_drift(statistics, schema, baseline, drift_report, config) -> list:  #
                                      artifact_io.load_statistics(baseline),
                                      artifact_io.load_schema(schema), config)
         artifact_io.write_anomalies(drift_report, result.anomalies)
-        summary.update(checked=True, baseline_uri=baseline.uri,
-                       measurements=[m.__dict__ for m in result.measurements])
+        summary.update({spec.SUMMARY_CHECKED: True, spec.SUMMARY_BASELINE_URI: baseline.uri,
+                        spec.SUMMARY_MEASUREMENTS: [m.__dict__ for m in result.measurements]})
         for measurement in result.measurements:
             log.info("data gate drift: %s", measurement)
     tfx.dsl.io.fileio.makedirs(drift_report.uri)  # Kubeflow does not create output folders
-    with tfx.dsl.io.fileio.open(os.path.join(drift_report.uri, DRIFT_SUMMARY_FILE), "w") as handle:
+    with tfx.dsl.io.fileio.open(os.path.join(drift_report.uri, spec.SUMMARY_FILE), "w") as handle:
         json.dump(summary, handle, indent=1)
     drifted = result.drifted if result else []
-    drift_report.set_int_custom_property("drift_checked", int(result is not None))
-    drift_report.set_int_custom_property("drift_findings", len(drifted))
-    drift_report.set_string_custom_property("drift_action", config.action)
+    drift_report.set_int_custom_property(spec.DRIFT_CHECKED, int(result is not None))
+    drift_report.set_int_custom_property(spec.DRIFT_FINDINGS, len(drifted))
+    drift_report.set_string_custom_property(spec.DRIFT_ACTION, config.action)
     if baseline is not None:
-        drift_report.set_string_custom_property("baseline_uri", baseline.uri)
+        drift_report.set_string_custom_property(spec.BASELINE_URI, baseline.uri)
     return drifted
 
 
@@ -88,7 +86,7 @@ def DataGate(  # noqa: N802 - TFX names components like classes
         drifted = _check_drift(statistics, schema, baseline, drift_report, config)
     else:
         artifact_io.write_anomalies(drift_report, {})
-        drift_report.set_int_custom_property("drift_checked", 0)
+        drift_report.set_int_custom_property(spec.DRIFT_CHECKED, 0)
     problems = []
     if blockers:
         listed = "\n  ".join(str(f) for f in blockers)

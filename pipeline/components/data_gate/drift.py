@@ -27,8 +27,6 @@ from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_p
 from pipeline.config import DriftCheck, DriftConfig
 
 Histogram = statistics_pb2.Histogram
-# The gate's measurements as JSON, next to TFDV's drift anomalies (read by reports and the summary).
-SUMMARY_FILE = "drift.json"
 DATASET = "(dataset)"
 # TFDV's anomaly kinds for drift: these are what a drift check can add to a split.
 DRIFT_KINDS = frozenset({

@@ -15,8 +15,7 @@ from tfx.components.pusher.component import Pusher
 from tfx.dsl.components.base import executor_spec
 
 from pipeline.components.safe_pusher.executor import Executor
-
-NODE_ID = "Pusher"
+from pipeline.components.safe_pusher.spec import NODE_ID
 
 
 class SafePusher(Pusher):

@@ -18,6 +18,7 @@ from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import proto_utils
 
 from pipeline.components.publish import publish_dir
+from pipeline.components.safe_pusher.spec import REUSED_EXISTING_PUSH
 
 log = logging.getLogger(__name__)
 
@@ -47,4 +48,4 @@ class Executor(tfx_pusher.Executor):
             last_file="saved_model.pb",
         )
         self._MarkPushed(model_push, pushed_destination=publication.path, pushed_version=publication.version)
-        model_push.set_int_custom_property("reused_existing_push", int(publication.reused))
+        model_push.set_int_custom_property(REUSED_EXISTING_PUSH, int(publication.reused))

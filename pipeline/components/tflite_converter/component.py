@@ -7,7 +7,7 @@ from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
-from pipeline.components.tflite_converter import executor
+from pipeline.components.tflite_converter import executor, spec
 from pipeline.config import TFLiteConfig
 
 
@@ -34,12 +34,12 @@ class TFLiteConverterSpec(types.ComponentSpec):
         "push_root": ExecutionParameter(type=str),
     }
     INPUTS = {
-        executor.MODEL_KEY: ChannelParameter(type=standard_artifacts.Model),
-        executor.BLESSING_KEY: ChannelParameter(type=standard_artifacts.ModelBlessing),
-        executor.TRANSFORM_GRAPH_KEY: ChannelParameter(type=standard_artifacts.TransformGraph),
-        executor.EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples),
+        spec.MODEL_KEY: ChannelParameter(type=standard_artifacts.Model),
+        spec.BLESSING_KEY: ChannelParameter(type=standard_artifacts.ModelBlessing),
+        spec.TRANSFORM_GRAPH_KEY: ChannelParameter(type=standard_artifacts.TransformGraph),
+        spec.EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples),
     }
-    OUTPUTS = {executor.OUTPUT_KEY: ChannelParameter(type=TFLiteModels)}
+    OUTPUTS = {spec.OUTPUT_KEY: ChannelParameter(type=TFLiteModels)}
 
 
 def exec_properties(config: TFLiteConfig, push_root: str) -> dict[str, object]:
@@ -65,9 +65,8 @@ class TFLiteConverter(base_component.BaseComponent):
     def __init__(self, model: types.BaseChannel, model_blessing: types.BaseChannel,
                  transform_graph: types.BaseChannel, examples: types.BaseChannel,
                  config: TFLiteConfig, push_root: str) -> None:
-        spec = TFLiteConverterSpec(
-            model=model, model_blessing=model_blessing, transform_graph=transform_graph, examples=examples,
-            tflite_models=types.Channel(type=TFLiteModels),
-            **exec_properties(config, push_root),
-        )
-        super().__init__(spec=spec)
+        super().__init__(spec=TFLiteConverterSpec(**{
+            spec.MODEL_KEY: model, spec.BLESSING_KEY: model_blessing,
+            spec.TRANSFORM_GRAPH_KEY: transform_graph, spec.EXAMPLES_KEY: examples,
+            spec.OUTPUT_KEY: types.Channel(type=TFLiteModels),
+        }, **exec_properties(config, push_root)))

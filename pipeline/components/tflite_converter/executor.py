@@ -29,25 +29,39 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 from tfx import types
+from tfx.components.util import model_utils
 from tfx.dsl.components.base import base_executor
 from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 from tfx.utils import io_utils, path_utils
 
 from models import features
+from pipeline.components import tfx_keys
 from pipeline.components.publish import publish_dir
+from pipeline.components.safe_pusher.spec import REUSED_EXISTING_PUSH
 from pipeline.components.tflite_converter import conversion, edge_client, measure, report
 from pipeline.components.tflite_converter import preprocessing_spec as spec_lib
 from pipeline.components.tflite_converter.examples import example_to_row, read_split
 from pipeline.components.tflite_converter.gate import VariantResult, accuracy, apply_gate, auc
+from pipeline.components.tflite_converter.spec import (
+    BLESSING_KEY,
+    CHOSEN_VARIANT,
+    EXAMPLES_KEY,
+    MODEL_KEY,
+    OUTPUT_KEY,
+    REASON,
+    REPORT_FILE,
+    REPORT_MARKDOWN_FILE,
+    STATUS,
+    STATUS_BUNDLE_CHECK_FAILED,
+    STATUS_NO_VARIANT,
+    STATUS_NOT_BLESSED,
+    STATUS_PUSHED,
+    TRANSFORM_GRAPH_KEY,
+    variant_property,
+)
 
 log = logging.getLogger(__name__)
-
-MODEL_KEY = "model"
-BLESSING_KEY = "model_blessing"
-TRANSFORM_GRAPH_KEY = "transform_graph"
-EXAMPLES_KEY = "examples"
-OUTPUT_KEY = "tflite_models"
 
 BUNDLE_MODEL_FILE = "model.tflite"
 # What a device installs to run a bundle (also used by the edge-runtime test).
@@ -57,20 +71,12 @@ OUTPUT_NAME = "probability"
 # variant run on the Transform graph's outputs only by float rounding.
 BUNDLE_TOLERANCE = 1e-4
 
-STATUS_PUSHED = "pushed"
-STATUS_NOT_BLESSED = "not_blessed"
-STATUS_NO_VARIANT = "no_variant_qualifies"
-STATUS_BUNDLE_CHECK_FAILED = "bundle_check_failed"
-
-
 def _variants(value: str) -> list[str]:
     return [name.strip() for name in value.split(",") if name.strip()]
 
 
 def _is_blessed(blessings: Sequence[types.Artifact]) -> bool:
-    return bool(blessings) and all(
-        b.has_custom_property("blessed") and b.get_int_custom_property("blessed") == 1 for b in blessings
-    )
+    return bool(blessings) and all(model_utils.is_model_blessed(b) for b in blessings)
 
 
 def _model_inputs(transformed: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -109,7 +115,7 @@ class Executor(base_executor.BaseExecutor):
            exec_properties: dict[str, Any]) -> None:
         self._log_startup(input_dict, output_dict, exec_properties)
         output = artifact_utils.get_single_instance(output_dict[OUTPUT_KEY])
-        output.set_int_custom_property("pushed", 0)
+        output.set_int_custom_property(tfx_keys.PUSHED, 0)
         if not _is_blessed(input_dict.get(BLESSING_KEY, [])):
             self._finish(output, STATUS_NOT_BLESSED,
                          "model not blessed by the Evaluator: nothing converted or pushed")
@@ -191,11 +197,11 @@ class Executor(base_executor.BaseExecutor):
             info={"model_artifact_id": model_artifact.id, "variant": chosen.name},
             last_file=BUNDLE_MODEL_FILE,
         )
-        output.set_string_custom_property("chosen_variant", chosen.name)
-        output.set_int_custom_property("pushed", 1)
-        output.set_string_custom_property("pushed_destination", publication.path)
-        output.set_string_custom_property("pushed_version", publication.version)
-        output.set_int_custom_property("reused_existing_push", int(publication.reused))
+        output.set_string_custom_property(CHOSEN_VARIANT, chosen.name)
+        output.set_int_custom_property(tfx_keys.PUSHED, 1)
+        output.set_string_custom_property(tfx_keys.PUSHED_DESTINATION, publication.path)
+        output.set_string_custom_property(tfx_keys.PUSHED_VERSION, publication.version)
+        output.set_int_custom_property(REUSED_EXISTING_PUSH, int(publication.reused))
         self._finish(output, STATUS_PUSHED,
                      f"pushed {chosen.name} ({chosen.size_bytes} bytes, AUC {chosen.auc:.4f} vs SavedModel "
                      f"{reference['auc']:.4f}) to {publication.path}", results, reference)
@@ -271,7 +277,7 @@ class Executor(base_executor.BaseExecutor):
             for key, value in result.as_dict().items():
                 if key == "name":
                     continue
-                name = f"{result.name}_{key}"
+                name = variant_property(result.name, key)
                 if isinstance(value, bool):
                     output.set_int_custom_property(name, int(value))
                 elif isinstance(value, int):
@@ -284,14 +290,14 @@ class Executor(base_executor.BaseExecutor):
 
     def _finish(self, output: types.Artifact, status: str, reason: str,
                 results: Sequence[VariantResult] = (), reference: Mapping[str, float] | None = None) -> None:
-        output.set_string_custom_property("status", status)
-        output.set_string_custom_property("reason", reason)
+        output.set_string_custom_property(STATUS, status)
+        output.set_string_custom_property(REASON, reason)
         (log.info if status == STATUS_PUSHED else log.warning)("TFLite component: %s: %s", status, reason)
         summary = {"status": status, "reason": reason}
         fileio.makedirs(output.uri)
-        with fileio.open(os.path.join(output.uri, "report.json"), "w") as handle:
+        with fileio.open(os.path.join(output.uri, REPORT_FILE), "w") as handle:
             handle.write(report.to_json(summary, results, reference or {}))
-        with fileio.open(os.path.join(output.uri, "report.md"), "w") as handle:
+        with fileio.open(os.path.join(output.uri, REPORT_MARKDOWN_FILE), "w") as handle:
             if reference:
                 handle.write(report.markdown(summary, results, reference))
             else:

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 from pipeline.config import PipelineConfig, SqliteMetadata
 from pipeline.metadata import ensure_reachable
+from pipeline.metadata.lock import exclusive_store
 from pipeline.pipeline import create_pipeline
 from pipeline.runners import ir
-from pipeline.runners.local.lock import exclusive_store
 
 log = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ import pytest
 from pipeline import profiles
 from pipeline.config import REPO_ROOT
 from pipeline.lineage.api import Lineage
-from pipeline.metadata.queries import run_executions
+from pipeline.metadata.facts import evaluation_metrics
+from pipeline.metadata.queries import outputs_of, run_executions
 from pipeline.metadata.read_only import open_read_only
 from pipeline.report.build import write_report
-from pipeline.report.summary import evaluation_metrics, outputs_of
 from pipeline.runners.local import runner as local
 from tests.support.sample import write_slice
 

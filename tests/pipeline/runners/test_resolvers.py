@@ -46,3 +46,47 @@ def test_the_newest_artifact_still_wins():
     strategy = resolvers.LatestArtifactOrNothingStrategy()
     resolved = strategy.resolve_artifacts(_store(), {"baseline": artifacts})
     assert [a.id for a in resolved["baseline"]] == [9]
+
+
+def _models_and_blessings(blessed_ids):
+    from tfx.types import standard_artifacts
+
+    models, blessings = [], []
+    for model_id in (1, 2, 3):
+        model = standard_artifacts.Model()
+        model.id = model_id
+        models.append(model)
+        if model_id in blessed_ids:
+            blessing = standard_artifacts.ModelBlessing()
+            blessing.id = 10 + model_id
+            blessing.set_int_custom_property("blessed", 1)
+            blessing.set_int_custom_property("current_model_id", model_id)
+            blessings.append(blessing)
+    return models, blessings
+
+
+def test_the_baseline_is_the_last_blessed_model_other_than_the_candidate():
+    models, blessings = _models_and_blessings({1, 3})
+    strategy = resolvers.LatestBlessedOtherModelStrategy()
+    [candidate] = [m for m in models if m.id == 3]
+    resolved = strategy.resolve_artifacts(
+        _store(), {"model": models, "model_blessing": blessings, resolvers.CANDIDATE_KEY: [candidate]})
+    assert [m.id for m in resolved["model"]] == [1]
+    # Rerunning the first model alone: nothing else is blessed, so no baseline (as on its first run).
+    resolved = strategy.resolve_artifacts(
+        _store(), {"model": models[:1], "model_blessing": blessings[:1], resolvers.CANDIDATE_KEY: models[:1]})
+    assert resolved["model"] == []
+
+
+def test_compiled_ir_feeds_the_evaluators_candidate_to_the_baseline_resolver(tmp_path: Path):
+    compiled = ir.compile_pipeline(create_pipeline(profiles.local(root=tmp_path)))
+    [resolver] = [n.pipeline_node for n in compiled.nodes
+                  if n.pipeline_node.node_info.id == "latest_blessed_model_resolver"]
+    [evaluator] = [n.pipeline_node for n in compiled.nodes if n.pipeline_node.node_info.id == "Evaluator"]
+    op_types = {graph_node.op_node.op_type for graph in resolver.inputs.input_graphs.values()
+                for graph_node in graph.nodes.values() if graph_node.HasField("op_node")}
+    assert op_types == {"pipeline.runners.resolvers.LatestBlessedOtherModelStrategy"}
+    candidate = resolver.inputs.inputs["_latest_blessed_model_resolver_candidate"]
+    assert candidate.hidden and list(candidate.channels) == list(evaluator.inputs.inputs["model"].channels)
+    assert "Trainer" in resolver.upstream_nodes
+    assert resolvers.exclude_candidate_from_baseline(compiled) == 0  # nothing left to replace

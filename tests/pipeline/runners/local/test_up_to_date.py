@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import importlib.metadata
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from pipeline import profiles
+from pipeline.config import REPO_ROOT, BigQuerySource
 from pipeline.runners.local import up_to_date
 from tests.support.sample import write_slice
 
@@ -63,3 +68,89 @@ def test_failed_run_forgets_the_record(config):
     up_to_date.save_record(config, up_to_date.fingerprint(config), "run-1", "s", pushed=None)
     up_to_date.forget(config)
     assert up_to_date.unchanged_run(config) is None
+
+
+def _record_now(config) -> None:
+    up_to_date.save_record(config, up_to_date.fingerprint(config), "run-1", "s", pushed=None)
+
+
+def test_data_rewritten_with_the_same_size_and_mtime_means_run(config):
+    _record_now(config)
+    data_file = Path(config.data.path) / "data.csv"
+    stat = data_file.stat()
+    content = data_file.read_bytes()
+    data_file.write_bytes(content.replace(b"1", b"2", 1))  # same size
+    os.utime(data_file, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert data_file.stat().st_size == stat.st_size and data_file.stat().st_mtime_ns == stat.st_mtime_ns
+    assert up_to_date.unchanged_run(config) is None
+
+
+def test_changed_schema_means_run(config, tmp_path: Path):
+    schema = tmp_path / "schema.pbtxt"
+    schema.write_text(Path(config.schema_path).read_text())
+    config = dataclasses.replace(config, schema_path=str(schema))
+    _record_now(config)
+    schema.write_text(schema.read_text() + "\n# edited\n")
+    assert up_to_date.unchanged_run(config) is None
+
+
+def test_any_file_copied_from_the_sources_counts_not_only_python(config, tmp_path: Path, monkeypatch):
+    project = tmp_path / "project"
+    requirements = project / "pipeline" / "components" / "tflite_converter" / "edge_requirements.txt"
+    requirements.parent.mkdir(parents=True)
+    requirements.write_text("numpy==1.26.4\n")
+    (project / "models").mkdir()
+    monkeypatch.setattr(up_to_date, "REPO_ROOT", project)
+    _record_now(config)
+    assert up_to_date.unchanged_run(config) is not None
+    requirements.write_text("numpy==2.0.0\n")
+    assert up_to_date.unchanged_run(config) is None
+
+
+def test_changed_lock_file_means_run(config, tmp_path: Path, monkeypatch):
+    lock = tmp_path / "uv.lock"
+    lock.write_text(up_to_date.LOCK_FILE.read_text())
+    monkeypatch.setattr(up_to_date, "LOCK_FILE", lock)
+    _record_now(config)
+    assert up_to_date.unchanged_run(config) is not None
+    lock.write_text(lock.read_text() + "\n# relocked\n")
+    assert up_to_date.unchanged_run(config) is None
+
+
+def _lock_pinning(tmp_path: Path, name: str, version: str) -> Path:
+    lock = tmp_path / "uv.lock"
+    lock.write_text(f'version = 1\n\n[[package]]\nname = "{name}"\nversion = "{version}"\n\n'
+                    '[[package]]\nname = "taxi-edge"\nsource = { editable = "." }\n')
+    return lock
+
+
+def test_installed_versions_are_compared_with_the_lock(tmp_path: Path):
+    installed = importlib.metadata.version("PyYAML")
+    assert up_to_date.environment_mismatches(_lock_pinning(tmp_path, "pyyaml", installed)) == []
+    [mismatch] = up_to_date.environment_mismatches(_lock_pinning(tmp_path, "pyyaml", "0.0.1"))
+    assert mismatch == f"pyyaml {installed} != 0.0.1"
+
+
+def test_environment_not_matching_the_lock_is_never_up_to_date(config, tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(up_to_date, "LOCK_FILE", _lock_pinning(tmp_path, "pyyaml", "0.0.1"))
+    _record_now(config)  # the record was taken in this very environment
+    assert up_to_date.unchanged_run(config) is None
+
+
+def test_the_real_environment_matches_the_real_lock():
+    assert up_to_date.environment_mismatches() == []
+
+
+def test_bigquery_source_is_never_up_to_date(config):
+    config = dataclasses.replace(config, data=BigQuerySource(query="SELECT * FROM taxi"))
+    _record_now(config)
+    assert up_to_date.unchanged_run(config) is None
+
+
+def test_the_check_imports_no_tensorflow():
+    code = ("import sys; from pipeline import profiles; from pipeline.runners.local import guards; "
+            "c = profiles.local(); guards.fingerprint(c); guards.unchanged_run(c); "
+            "print(sorted(m for m in ('tensorflow', 'tfx', 'apache_beam') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.stdout.strip() == "[]", result.stderr

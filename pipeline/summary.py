@@ -222,12 +222,15 @@ def _edge_line(artifact: Any) -> str:
     def text(name: str) -> str:
         return props[name].string_value if name in props else ""
 
+    # Why each variant was or was not chosen (the gate writes ``<variant>_reason``).
+    reasons = "".join(f"\n    {name[:-len('_reason')]}: {text(name)}" for name in sorted(props)
+                      if name.endswith("_reason") and name != "reason")
     if text("status") != "pushed":
-        return f"nothing pushed ({text('status') or 'unknown'}: {text('reason')})"
+        return f"nothing pushed ({text('status') or 'unknown'}: {text('reason')})" + reasons
     variant = text("chosen_variant")
     size = props[f"{variant}_size_bytes"].int_value if f"{variant}_size_bytes" in props else 0
     auc = props[f"{variant}_auc"].double_value if f"{variant}_auc" in props else float("nan")
-    return f"{variant} ({size} bytes, AUC {auc:.4f}) -> {text('pushed_destination')}"
+    return f"{variant} ({size} bytes, AUC {auc:.4f}) -> {text('pushed_destination')}" + reasons
 
 
 def format_summary(summary: RunSummary) -> str:

@@ -116,12 +116,14 @@ def test_quantization_aware_training_converts_to_full_int8_kernels(data, teacher
 def test_clustering_leaves_at_most_the_configured_distinct_values_and_preserves_pruned_zeros(data, teacher):
     inputs, labels, _ = data
     clustered = optimization.optimize("clustered", teacher, inputs, labels, TUNING)
-    for kernel in _kernels(clustered):
-        if kernel.size > TUNING.clusters:
-            assert len(np.unique(kernel)) <= TUNING.clusters, kernel.shape
+    # Layers with fewer than twice as many weights as clusters are left alone (nothing to gain).
+    checked = [k for k in _kernels(clustered) if k.size >= 2 * TUNING.clusters]
+    assert len(checked) >= 3
+    for kernel in checked:
+        assert len(np.unique(kernel)) <= TUNING.clusters, kernel.shape
     both = optimization.optimize("pruned_clustered", teacher, inputs, labels, TUNING)
     for kernel in _kernels(both):
-        if kernel.size > TUNING.clusters:
+        if np.count_nonzero(kernel) >= 2 * TUNING.clusters:
             assert len(np.unique(kernel)) <= TUNING.clusters + 1  # the clusters plus the pruned zero
             assert np.mean(kernel == 0) >= TUNING.sparsity - 0.05
     assert auc(labels, clustered.predict(dict(inputs), verbose=0)) > 0.8

@@ -19,7 +19,7 @@ from models import features
 from models.model import build_model
 from pipeline.components.tflite_converter import conversion, edge_client, optimization
 from pipeline.components.tflite_converter.gate import auc
-from tests.conftest import read_sample_rows
+from tests.support.sample import read_sample_rows
 
 ROWS = 3000
 TUNING = optimization.FineTuning(steps=60, batch_size=64, sparsity=0.6, clusters=8, temperature=2.0,

@@ -210,9 +210,19 @@ def optimize(technique: str, teacher: keras.Model, inputs: Mapping[str, np.ndarr
         raise OptimizationError(f"unknown technique {technique!r}; known: {', '.join(TECHNIQUES)}")
     keras.utils.set_random_seed(tuning.seed)
     try:
-        return BUILDERS[technique](teacher, inputs, labels, tuning)
+        return _named_output(BUILDERS[technique](teacher, inputs, labels, tuning), teacher.output_names[0])
     except Exception as error:  # TFMOT raises many types; the message is what matters
         raise OptimizationError(f"{technique}: {type(error).__name__}: {error}") from error
+
+
+def _named_output(model: keras.Model, name: str) -> keras.Model:
+    """The model with the teacher's output name (QAT renames it ``quant_<name>``).
+
+    The TFLite signature's output takes this name, and the bundle's client looks it up.
+    """
+    if model.output_names == [name]:
+        return model
+    return keras.Model(model.inputs, keras.layers.Activation("linear", name=name)(model.outputs[0]))
 
 
 def parameter_counts(model: keras.Model) -> tuple[int, int]:

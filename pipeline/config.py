@@ -182,17 +182,35 @@ class DataGateConfig:
     drift: DriftConfig = field(default_factory=DriftConfig)
 
 
+# The TFLite component's model optimisations (pipeline/components/tflite_converter/optimization.py).
+TFMOT_TECHNIQUES = ("pruned", "qat", "clustered", "pruned_clustered", "student")
+
+
 @dataclass(frozen=True)
 class TFLiteConfig:
     """The TFLite component: which variants to build, how to measure them, the push gate.
 
-    The pushed variant is the smallest one whose AUC on the eval split is at least the
-    SavedModel's minus ``auc_budget``. Bundles go to ``<serving_root>/<edge_subdir>/<version>``.
+    Variants are the blessed model converted as listed in ``variants`` plus, for each
+    TFMOT technique in ``techniques`` (fine-tuned from the blessed model inside the
+    component, see ``tflite_converter/optimization.py``), that model converted as listed
+    in ``technique_conversions`` (``qat`` is always converted to full int8). The pushed
+    variant is the smallest (file bytes) that passes the gate: overall AUC within
+    ``auc_budget`` of the SavedModel's, no slice of ``slice_features`` with at least
+    ``min_slice_examples`` eval examples losing more than ``slice_auc_budget`` AUC, and the
+    SavedModel's label predicted on at least ``min_agreement`` of the eval rows. Bundles go
+    to ``<serving_root>/<edge_subdir>/<version>``.
     """
 
     enabled: bool = True
     variants: tuple[str, ...] = ("float32", "dynamic_range", "int8", "float16")
     auc_budget: float = 0.005
+    slice_auc_budget: float = 0.02
+    min_slice_examples: int = 100
+    # ... and at least this many of each class (a slice AUC from 3 positives is noise).
+    min_slice_class_examples: int = 10
+    min_agreement: float = 0.98
+    # None: the Evaluator's slices (EvaluationConfig.slice_features).
+    slice_features: tuple[str, ...] | None = None
     eval_rows: int = 5000
     representative_rows: int = 500
     latency_rows: int = 200
@@ -201,12 +219,40 @@ class TFLiteConfig:
     # around integer kernels, which keeps the output's full resolution.
     int8_io: bool = False
     edge_subdir: str = "edge"
+    # TFMOT: pruned, qat, clustered, pruned_clustered, student. Off by default: on the
+    # full sample no optimised variant was measured to pass the gate and be smaller than
+    # the base variants (docs/edge.md has the figures); each stays available.
+    techniques: tuple[str, ...] = ()
+    technique_conversions: tuple[str, ...] = ("int8",)
+    finetune_rows: int = 20000
+    finetune_steps: int = 300
+    finetune_batch_size: int = 128
+    finetune_learning_rate: float = 0.001
+    pruning_sparsity: float = 0.75
+    clusters: int = 16
+    distillation_temperature: float = 2.0
+    distillation_label_weight: float = 0.5
+    student_hidden_units: tuple[int, ...] = (8,)
+    student_embedding_dim: int = 2
 
     def __post_init__(self) -> None:
-        if self.auc_budget < 0:
-            raise ValueError("auc_budget must be >= 0")
-        if min(self.eval_rows, self.representative_rows, self.latency_rows, self.batch_size) < 1:
-            raise ValueError("row counts must be positive")
+        if min(self.auc_budget, self.slice_auc_budget) < 0:
+            raise ValueError("auc_budget and slice_auc_budget must be >= 0")
+        if not 0 <= self.min_agreement <= 1:
+            raise ValueError("min_agreement must be between 0 and 1")
+        if min(self.eval_rows, self.representative_rows, self.latency_rows, self.batch_size,
+               self.finetune_rows, self.finetune_steps, self.finetune_batch_size) < 1:
+            raise ValueError("row counts and fine-tuning steps must be positive")
+        unknown = set(self.techniques) - set(TFMOT_TECHNIQUES)
+        if unknown:
+            raise ValueError(f"unknown TFMOT technique(s) {sorted(unknown)}; "
+                             f"known: {', '.join(TFMOT_TECHNIQUES)}")
+        if not 0 < self.pruning_sparsity < 1:
+            raise ValueError("pruning_sparsity must be between 0 and 1")
+        if self.clusters < 2 or self.distillation_temperature <= 0:
+            raise ValueError("clusters must be >= 2 and distillation_temperature > 0")
+        if not self.student_hidden_units or min(self.student_hidden_units) < 1:
+            raise ValueError("student_hidden_units must list positive layer widths")
 
 
 @dataclass(frozen=True)

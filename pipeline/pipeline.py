@@ -118,6 +118,7 @@ def create_components(config: PipelineConfig) -> list:
             examples=example_gen.outputs["examples"],
             config=config.tflite,
             push_root=config.edge_root,
+            slice_features=config.evaluation.slice_features,
         ))
     return components
 

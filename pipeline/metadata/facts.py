@@ -372,6 +372,8 @@ class EdgeFacts:
     size_bytes: int | None
     auc: float | None
     push: PushFacts
+    # Why each variant was or was not chosen, as the gate recorded it (``<variant>_reason``).
+    variant_reasons: dict[str, str] = field(default_factory=dict)
 
 
 def edge_facts(artifact: Artifact) -> EdgeFacts:
@@ -386,10 +388,13 @@ def edge_facts(artifact: Artifact) -> EdgeFacts:
     size = (q.property_value(artifact, tflite.variant_property(variant, tflite.SIZE_BYTES))
             if variant else None)
     auc = q.property_value(artifact, tflite.variant_property(variant, tflite.AUC)) if variant else None
+    suffix = tflite.variant_property("", tflite.REASON)
+    reasons = {name[:-len(suffix)]: text(name) or "" for name in sorted(artifact.custom_properties)
+               if name.endswith(suffix) and name != tflite.REASON}
     return EdgeFacts(status=status, reason=text(tflite.REASON) or "", variant=variant,
                      size_bytes=size if isinstance(size, int) else None,
                      auc=float(auc) if isinstance(auc, float | int) else None,
-                     push=push_facts(artifact))
+                     push=push_facts(artifact), variant_reasons=reasons)
 
 
 # An artifact carries a variants table when one of its string custom properties, whose

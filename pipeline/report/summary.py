@@ -83,10 +83,12 @@ def _drift_line(drift: run_facts.DriftFacts) -> str:
 
 def _edge_line(edge: run_facts.EdgeFacts) -> str:
     """'int8 (7352 bytes, AUC 0.9452) -> <folder>' or why nothing was pushed."""
+    reasons = "".join(f"\n    {variant}: {reason}" for variant, reason in edge.variant_reasons.items())
     if edge.variant is None:
-        return f"nothing pushed ({edge.status or 'unknown'}: {edge.reason})"
+        return f"nothing pushed ({edge.status or 'unknown'}: {edge.reason})" + reasons
     auc = edge.auc if edge.auc is not None else float("nan")
-    return f"{edge.variant} ({edge.size_bytes or 0} bytes, AUC {auc:.4f}) -> {edge.push.destination or ''}"
+    return (f"{edge.variant} ({edge.size_bytes or 0} bytes, AUC {auc:.4f}) -> {edge.push.destination or ''}"
+            + reasons)
 
 
 def format_summary(summary: RunSummary) -> str:

@@ -97,21 +97,22 @@ def _saved_model_predict(model_uri: str, rows: list[dict[str, str]], transform_u
 
 
 def test_component_pushes_the_smallest_qualifying_variant_and_records_every_measurement(run):
-    config, executions, _, tflite = run
+    config, executions, inputs, tflite = run
     assert executions["TFLiteConverter"].last_known_state == 3  # COMPLETE
     props = recorded(tflite)
     assert props["status"].string_value == "pushed", props["reason"].string_value
     chosen = props["chosen_variant"].string_value
     reference_auc = props["saved_model_auc"].double_value
-    sizes = {}
     for variant in conversion.VARIANTS:
+        assert props[f"{variant}_gzip_bytes"].int_value > 0
         for key in ("size_bytes", "weight_bytes", "converted", "qualifies"):
             assert props[f"{variant}_{key}"].int_value >= 0
         for key in ("auc", "accuracy", "max_abs_diff", "label_agreement", "single_row_ms", "batch_ms"):
             assert f"{variant}_{key}" in props, (variant, key)
         assert props[f"{variant}_converted"].int_value == 1
-        if props[f"{variant}_qualifies"].int_value:
-            sizes[variant] = props[f"{variant}_size_bytes"].int_value
+    report = json.loads((Path(tflite.uri) / "report.json").read_text())
+    # The smallest qualifying variant of all (base conversions and TFMOT/student variants alike).
+    sizes = {v["name"]: v["size_bytes"] for v in report["variants"] if v["qualifies"]}
     assert chosen == min(sizes, key=sizes.get)
     assert props[f"{chosen}_auc"].double_value >= reference_auc - TFLiteConfig().auc_budget
     # The float32 variant is the same network: probabilities agree to float rounding.
@@ -119,8 +120,19 @@ def test_component_pushes_the_smallest_qualifying_variant_and_records_every_meas
     assert props["preprocessing_id_mismatches"].int_value == 0
     assert props["preprocessing_max_abs_diff"].double_value < 1e-5
     assert props["preprocessing_from_graph_constants"].int_value == 1
-    report = json.loads((Path(tflite.uri) / "report.json").read_text())
-    assert {v["name"] for v in report["variants"]} == set(conversion.VARIANTS)
+    techniques = TFLiteConfig().techniques
+    assert {v["name"] for v in report["variants"]} == set(conversion.VARIANTS) | {
+        f"{t}_{c}" for t in techniques for c in TFLiteConfig().technique_conversions}
+    # Every variant says why it was or was not chosen, and is measured slice by slice.
+    assert all(v["reason"] for v in report["variants"])
+    assert {"payment_type=Credit Card", "trip_start_hour=12"} <= set(report["slices"]["float32"])
+    # The fine-tuning hyperparameters are recorded in MLMD, with the execution and on the output.
+    execution_props = recorded(executions["TFLiteConverter"])
+    assert execution_props["finetune_steps"].int_value == TFLiteConfig().finetune_steps
+    assert execution_props["distillation_temperature"].double_value == TFLiteConfig().distillation_temperature
+    if "student" in techniques:
+        [model] = inputs["Trainer"]["model"]
+        assert props["student_teacher_model_id"].int_value == model.id
     assert "| int8 |" in (Path(tflite.uri) / "report.md").read_text()
     destination = Path(props["pushed_destination"].string_value)
     assert destination.parent == Path(config.edge_root)
@@ -185,6 +197,7 @@ def _do(run, tmp_path, blessed=1, **config):
     output = component.TFLiteModels()
     output.uri = str(tmp_path / "output")
     push_root = tmp_path / "edge"
+    config.setdefault("techniques", ())
     settings = TFLiteConfig(eval_rows=400, representative_rows=100, latency_rows=20, batch_size=64, **config)
     executor.Executor().Do(
         {"model": [artifact("Trainer", "model")], "model_blessing": [blessing],
@@ -239,3 +252,44 @@ def test_variant_outside_the_auc_budget_is_never_pushed(run, tmp_path, monkeypat
     assert "int8: AUC" in tfx_property(output, "reason")
     assert tfx_property(output, "pushed") == 0
     assert not push_root.exists()
+
+
+def test_a_student_too_weak_for_the_gate_is_not_pushed_though_it_is_the_smallest(run, tmp_path):
+    # One hidden unit and a handful of steps: a real student, just not a good one.
+    output, push_root = _do(run, tmp_path, variants=("float32",), techniques=("student",),
+                            student_hidden_units=(1,), finetune_steps=3, finetune_rows=300)
+    assert output.get_int_custom_property("student_int8_size_bytes") < output.get_int_custom_property(
+        "float32_size_bytes")
+    assert output.get_int_custom_property("student_int8_qualifies") == 0
+    assert output.get_string_custom_property("chosen_variant") == "float32"
+    report = json.loads((tmp_path / "output" / "report.json").read_text())
+    [student] = [v for v in report["variants"] if v["name"] == "student_int8"]
+    assert "below" in student["reason"] or "agrees with the SavedModel on" in student["reason"]
+    [version] = list(push_root.iterdir())
+    assert json.loads((version / "bundle.json").read_text())["variant"]["technique"] == "base"
+
+
+def test_a_pushed_student_runs_on_the_edge_runtime_like_its_tflite_on_the_transform_graph(
+        run, edge_python, tmp_path):
+    # Only student variants are offered, under a gate that lets any student through:
+    # whatever the gate pushes must keep edge parity, students included.
+    output, push_root = _do(run, tmp_path, variants=(), techniques=("student",), finetune_steps=100,
+                            finetune_rows=1000, auc_budget=1.0, slice_auc_budget=1.0, min_agreement=0.0)
+    assert output.get_string_custom_property("chosen_variant") == "student_int8"
+    [model] = run[2]["Trainer"]["model"]
+    assert output.get_string_custom_property("student_teacher_model_uri") == model.uri
+    [bundle] = list(push_root.iterdir())
+    rows = _unseen_rows()
+    edge = _edge_predict(edge_python, bundle, _write_csv(tmp_path / "unseen.csv", rows))
+
+    import tensorflow_transform as tft
+
+    [transform_graph] = run[2]["Transform"]["transform_graph"]
+    raw_spec = tft.TFTransformOutput(transform_graph.uri).raw_feature_spec()  # with the label's source
+    transformed = tf.saved_model.load(f"{model.uri}/Format-Serving").signatures["transform_features"]
+    out = transformed(examples=tf.constant(rows_to_examples(rows, raw_spec)))
+    inputs = executor._model_inputs({k: v.numpy() for k, v in out.items()})
+    student = (bundle / "model.tflite").read_bytes()
+    on_graph = executor.measure.tflite_model(student, output=executor.OUTPUT_NAME)(inputs)
+    assert edge.shape == on_graph.shape == (len(rows),)
+    assert np.max(np.abs(edge - on_graph)) < 1e-5

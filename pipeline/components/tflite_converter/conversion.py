@@ -25,12 +25,15 @@ class ConversionError(RuntimeError):
 
 
 def _converter(model: tf.keras.Model, variant: str, representative: RepresentativeData | None,
-               int8_io: bool) -> tf.lite.TFLiteConverter:
+               int8_io: bool, sparse: bool) -> tf.lite.TFLiteConverter:
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    # EXPERIMENTAL_SPARSITY stores pruned weights in a sparse format (and runs sparse kernels).
+    extra = [tf.lite.Optimize.EXPERIMENTAL_SPARSITY] if sparse else []
     if variant == "float32":
+        converter.optimizations = extra
         return converter
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.optimizations = [tf.lite.Optimize.DEFAULT, *extra]
     if variant == "dynamic_range":
         return converter
     if variant == "float16":
@@ -64,10 +67,13 @@ def weight_bytes(flatbuffer: bytes) -> int:
 
 
 def convert(model: tf.keras.Model, variant: str, representative: RepresentativeData | None = None,
-            int8_io: bool = False) -> bytes:
-    """One variant as a TFLite flatbuffer; raises :class:`ConversionError` with the reason."""
+            int8_io: bool = False, sparse: bool = False) -> bytes:
+    """One variant as a TFLite flatbuffer; raises :class:`ConversionError` with the reason.
+
+    ``sparse``: ask for TFLite's sparse weight encoding (worth it only for pruned weights).
+    """
     try:
-        flatbuffer = _converter(model, variant, representative, int8_io).convert()
+        flatbuffer = _converter(model, variant, representative, int8_io, sparse).convert()
     except ConversionError:
         raise
     except Exception as error:  # the converter raises many types; the message is what matters

@@ -1,21 +1,33 @@
-"""TFLite component executor: convert, measure, gate, bundle and push one blessed model.
+"""TFLite component executor: optimise, convert, measure, gate, bundle and push one blessed model.
 
 Steps, each recorded on the output artifact (custom properties in MLMD, plus
 ``report.json`` / ``report.md`` in the artifact folder):
 
 1. Refuse unblessed models: nothing is converted or pushed.
-2. Convert the Keras model to every configured variant (builtin ops only); the int8
-   variant calibrates on the pipeline's own training examples, transformed.
-3. Measure each variant on the eval split against the SavedModel: size, single-row and
-   batch latency, AUC, accuracy, max |probability difference|, label agreement.
-4. Gate: the smallest variant within ``auc_budget`` of the SavedModel's AUC.
-5. Bundle: the chosen ``.tflite``, the preprocessing spec derived from the Transform
+2. Optimise: each configured TFMOT technique (pruning, QAT, clustering, pruning-
+   preserving clustering) fine-tunes a copy of the blessed model, and distillation
+   trains a smaller student on its soft predictions, all on the pipeline's own training
+   examples transformed by the SavedModel's Transform signature. The blessed model is
+   the teacher of every variant; its artifact id is recorded on the output.
+3. Convert the blessed model and every optimised model to their configured variants
+   (builtin ops only); int8 calibrates on the same training examples.
+4. Measure each variant on the eval split on the edge runtime (``ai-edge-litert``)
+   against the SavedModel, overall and per slice of the Evaluator's slicing features:
+   bytes, gzip bytes, parameters, single-row and batch latency, AUC, accuracy,
+   calibration, label agreement. TFMA is not used for this: it would run one Beam job
+   per variant (a dozen per run) on TensorFlow's interpreter, not on LiteRT; these
+   metrics and the slicing by raw feature value are the same, in numpy (``gate.py``).
+5. Gate (``gate.GatePolicy``): the smallest variant within the overall AUC budget, the
+   per-slice budget and the agreement floor; every variant gets the reason why it was
+   or was not chosen.
+6. Bundle: the chosen ``.tflite``, the preprocessing spec derived from the Transform
    graph and the reference client; the bundle is run on the raw eval rows (as a device
    would) and must agree with the SavedModel before it is published, atomically.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import math
@@ -23,6 +35,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -39,10 +52,18 @@ from models import features
 from pipeline.components import tfx_keys
 from pipeline.components.publish import publish_dir
 from pipeline.components.safe_pusher.spec import REUSED_EXISTING_PUSH
-from pipeline.components.tflite_converter import conversion, edge_client, measure, report
+from pipeline.components.tflite_converter import conversion, edge_client, measure, optimization, report
 from pipeline.components.tflite_converter import preprocessing_spec as spec_lib
 from pipeline.components.tflite_converter.examples import example_to_row, read_split
-from pipeline.components.tflite_converter.gate import VariantResult, accuracy, apply_gate, auc
+from pipeline.components.tflite_converter.gate import (
+    GatePolicy,
+    VariantResult,
+    accuracy,
+    apply_gate,
+    auc,
+    expected_calibration_error,
+    slice_metrics,
+)
 from pipeline.components.tflite_converter.spec import (
     BLESSING_KEY,
     CHOSEN_VARIANT,
@@ -70,6 +91,14 @@ OUTPUT_NAME = "probability"
 # The bundle, run on raw rows through the numpy preprocessing, may differ from the same
 # variant run on the Transform graph's outputs only by float rounding.
 BUNDLE_TOLERANCE = 1e-4
+
+# Techniques whose weights are mostly zeros: their conversions also try TFLite's sparse encoding.
+SPARSE_TECHNIQUES = ("pruned", "pruned_clustered")
+# The sparse file must predict like the dense one (same weights, different storage).
+SPARSE_TOLERANCE = 1e-3
+# The slice value of an eval row that lacks the slicing feature.
+MISSING = "(missing)"
+
 
 def _variants(value: str) -> list[str]:
     return [name.strip() for name in value.split(",") if name.strip()]
@@ -108,6 +137,58 @@ def _representative(inputs: Mapping[str, np.ndarray]) -> conversion.Representati
     return generate
 
 
+def _slice_columns(serialized: Sequence[bytes], slice_features: Sequence[str]) -> dict[str, np.ndarray]:
+    """The raw value of every slicing feature per eval row, as the Evaluator slices them."""
+    rows = [example_to_row(s) for s in serialized]
+    return {feature: np.array([str(row.get(feature, MISSING)) for row in rows], dtype=object)
+            for feature in slice_features}
+
+
+def _fine_tuning(exec_properties: Mapping[str, Any]) -> optimization.FineTuning:
+    return optimization.FineTuning(
+        steps=int(exec_properties["finetune_steps"]),
+        batch_size=int(exec_properties["finetune_batch_size"]),
+        learning_rate=float(exec_properties["finetune_learning_rate"]),
+        sparsity=float(exec_properties["pruning_sparsity"]),
+        clusters=int(exec_properties["clusters"]),
+        temperature=float(exec_properties["distillation_temperature"]),
+        label_weight=float(exec_properties["distillation_label_weight"]),
+        student_hidden_units=tuple(int(u) for u in _variants(exec_properties["student_hidden_units"])),
+        student_embedding_dim=int(exec_properties["student_embedding_dim"]),
+    )
+
+
+@dataclass
+class _Measuring:
+    """What every variant is measured against (the SavedModel on the same eval rows)."""
+
+    inputs: dict[str, np.ndarray]
+    labels: np.ndarray
+    saved_probabilities: np.ndarray
+    slices: dict[str, np.ndarray]
+    latency_rows: int
+    batch_size: int
+
+
+def _runtime_problem(flatbuffer: bytes, measuring: _Measuring) -> str:
+    """Why the edge runtime cannot run a model on one row and on a batch, or ''."""
+    try:
+        model = measure.tflite_model(flatbuffer, output=OUTPUT_NAME)
+        for rows in (1, measuring.batch_size):
+            model(measure.rows_of(measuring.inputs, 0, rows))
+    except Exception as error:  # the runtime raises several types; the message is what matters
+        return f"does not run on {measure.runtime_name()}: {type(error).__name__}: {str(error)[:300]}"
+    return ""
+
+
+def _differs(candidate: bytes, flatbuffer: bytes, measuring: _Measuring) -> str:
+    """Why ``candidate`` does not predict like ``flatbuffer`` on the eval rows, or ''."""
+    mine = measure.predict(measure.tflite_model(candidate, output=OUTPUT_NAME), measuring.inputs)
+    theirs = measure.predict(measure.tflite_model(flatbuffer, output=OUTPUT_NAME), measuring.inputs)
+    diff = float(np.max(np.abs(mine - theirs)))
+    return f"predicts unlike the dense file (max diff {diff:.3f})" if diff > SPARSE_TOLERANCE else ""
+
+
 class Executor(base_executor.BaseExecutor):
     """Converts, measures, gates and pushes; see the module docstring."""
 
@@ -125,9 +206,18 @@ class Executor(base_executor.BaseExecutor):
         model_path = path_utils.serving_model_path(model_artifact.uri)
         examples_uri = artifact_utils.get_single_uri(input_dict[EXAMPLES_KEY])
         tft_output = tft.TFTransformOutput(artifact_utils.get_single_uri(input_dict[TRANSFORM_GRAPH_KEY]))
-        budget = float(exec_properties["auc_budget"])
+        policy = GatePolicy(
+            auc_budget=float(exec_properties["auc_budget"]),
+            slice_auc_budget=float(exec_properties.get("slice_auc_budget", GatePolicy.slice_auc_budget)),
+            min_slice_examples=int(exec_properties.get("min_slice_examples", GatePolicy.min_slice_examples)),
+            min_slice_class_examples=int(exec_properties.get("min_slice_class_examples",
+                                                             GatePolicy.min_slice_class_examples)),
+            min_agreement=float(exec_properties.get("min_agreement", GatePolicy.min_agreement)),
+        )
+        slice_features = _variants(exec_properties.get("slice_features", ""))
+        techniques = _variants(exec_properties.get("techniques", ""))
+        tuning = _fine_tuning(exec_properties) if techniques else None
         eval_rows = int(exec_properties["eval_rows"])
-        latency_rows = int(exec_properties["latency_rows"])
         batch_size = int(exec_properties["batch_size"])
 
         import tf_keras as keras
@@ -139,41 +229,85 @@ class Executor(base_executor.BaseExecutor):
         eval_serialized = read_split(examples_uri, "eval", eval_rows)
         eval_transformed = _transform(serving_model, eval_serialized)
         labels = eval_transformed[features.LABEL_KEY]
-        eval_inputs = _model_inputs(eval_transformed)
         saved_probabilities = measure.saved_model_predict(serving, eval_serialized)
+        measuring = _Measuring(_model_inputs(eval_transformed), labels, saved_probabilities,
+                               _slice_columns(eval_serialized, slice_features),
+                               int(exec_properties["latency_rows"]), batch_size)
+        reference_slices = slice_metrics(labels, saved_probabilities, measuring.slices)
         reference = {
             "auc": auc(labels, saved_probabilities),
             "accuracy": accuracy(labels, saved_probabilities),
-            "single_row_ms": measure.saved_model_latency(serving, eval_serialized, latency_rows),
+            "calibration_error": expected_calibration_error(labels, saved_probabilities),
+            "mean_probability": float(np.mean(saved_probabilities)),
+            "single_row_ms": measure.saved_model_latency(serving, eval_serialized, measuring.latency_rows),
             "eval_rows": len(eval_serialized),
             "batch_size": batch_size,
+            "params": optimization.parameter_counts(keras_model)[0],
+            "runtime": measure.runtime_name(),
         }
         log.info("SavedModel on %d eval rows: AUC %.4f", len(eval_serialized), reference["auc"])
 
-        train_serialized = read_split(examples_uri, "train", int(exec_properties["representative_rows"]))
-        representative = _representative(_model_inputs(_transform(serving_model, train_serialized)))
+        train_rows = max(int(exec_properties["representative_rows"]),
+                         int(exec_properties.get("finetune_rows", 0)) if techniques else 0)
+        train_transformed = _transform(serving_model, read_split(examples_uri, "train", train_rows))
+        train_inputs = _model_inputs(train_transformed)
+        train_labels = np.asarray(train_transformed[features.LABEL_KEY], np.float32)
+        calibration_rows = int(exec_properties["representative_rows"])
+        representative = _representative({name: values[:calibration_rows]
+                                          for name, values in train_inputs.items()})
+        if tuning is not None:
+            self._record_tuning(output, tuning, techniques, len(train_labels), model_artifact)
 
         variants_dir = os.path.join(output.uri, "variants")
         fileio.makedirs(variants_dir)
-        results, flatbuffers = [], {}
-        for name in _variants(exec_properties["variants"]):
-            result, flatbuffer = self._variant(
-                name, keras_model, representative, bool(exec_properties["int8_io"]),
-                eval_inputs, labels, saved_probabilities, latency_rows, batch_size)
-            results.append(result)
-            if flatbuffer is not None:
-                flatbuffers[name] = flatbuffer
-                with fileio.open(os.path.join(variants_dir, f"{name}.tflite"), "wb") as handle:
-                    handle.write(flatbuffer)
+        base_conversions = _variants(exec_properties["variants"])
+        sources: list[tuple[str, Any, list[str]]] = [("base", keras_model, base_conversions)]
+        technique_conversions = _variants(exec_properties.get("technique_conversions", "int8"))
+        results: list[VariantResult] = []
+        for technique in techniques:
+            conversions = ["int8"] if technique == "qat" else technique_conversions
+            try:
+                model = optimization.optimize(technique, keras_model, train_inputs, train_labels, tuning)
+            except optimization.OptimizationError as error:
+                log.error("TFMOT technique %s failed: %s", technique, error)
+                results += [VariantResult(name=f"{technique}_{c}", converted=False, technique=technique,
+                                          conversion=c, error=str(error)[:500]) for c in conversions]
+                continue
+            if technique == "student":
+                # Kept beside the variants so the student can be inspected or served; its
+                # teacher is this execution's input Model (recorded by _record_tuning).
+                student_dir = os.path.join(output.uri, "student")
+                model.save(student_dir, save_format="tf")
+                output.set_string_custom_property("student_model_uri", student_dir)
+            sources.append((technique, model, conversions))
 
-        chosen = apply_gate(results, reference["auc"], budget)
+        flatbuffers = {}
+        for technique, model, conversions in sources:
+            params, nonzero = optimization.parameter_counts(model)
+            for conversion_name in conversions:
+                name = conversion_name if technique == "base" else f"{technique}_{conversion_name}"
+                result, flatbuffer = self._variant(
+                    name, technique, conversion_name, model, representative,
+                    bool(exec_properties["int8_io"]), measuring)
+                result.params, result.nonzero_params = params, nonzero
+                results.append(result)
+                if flatbuffer is not None:
+                    flatbuffers[name] = flatbuffer
+                    with fileio.open(os.path.join(variants_dir, f"{name}.tflite"), "wb") as handle:
+                        handle.write(flatbuffer)
+
+        chosen = apply_gate(results, reference["auc"], policy, reference_slices)
         for result in results:
             log.info("variant %s: %s", result.name, result.reason)
         self._record_variants(output, results, reference)
+        extra = {"policy": asdict(policy), "slice_features": slice_features,
+                 "saved_model_slices": {k: asdict(v) for k, v in reference_slices.items()},
+                 "teacher": {"model_artifact_id": model_artifact.id, "model_uri": model_artifact.uri},
+                 "fine_tuning": asdict(tuning) if tuning else None}
         if chosen is None:
             reasons = "; ".join(f"{r.name}: {r.reason}" for r in results) or "no variants configured"
             self._finish(output, STATUS_NO_VARIANT, f"no variant qualifies, nothing pushed ({reasons})",
-                         results, reference)
+                         results, reference, extra)
             return
 
         bundle_dir = os.path.join(output.uri, "bundle")
@@ -189,42 +323,87 @@ class Executor(base_executor.BaseExecutor):
             io_utils.copy_dir(local_bundle, bundle_dir)
         if problem:
             self._finish(output, STATUS_BUNDLE_CHECK_FAILED, f"bundle not pushed: {problem}",
-                         results, reference)
+                         results, reference, extra)
             return
 
         publication = publish_dir(
             bundle_dir, exec_properties["push_root"], source_uri=model_artifact.uri,
-            info={"model_artifact_id": model_artifact.id, "variant": chosen.name},
+            info={"model_artifact_id": model_artifact.id, "variant": chosen.name,
+                  "technique": chosen.technique},
             last_file=BUNDLE_MODEL_FILE,
         )
         output.set_string_custom_property(CHOSEN_VARIANT, chosen.name)
+        output.set_string_custom_property("chosen_technique", chosen.technique)
         output.set_int_custom_property(tfx_keys.PUSHED, 1)
         output.set_string_custom_property(tfx_keys.PUSHED_DESTINATION, publication.path)
         output.set_string_custom_property(tfx_keys.PUSHED_VERSION, publication.version)
         output.set_int_custom_property(REUSED_EXISTING_PUSH, int(publication.reused))
         self._finish(output, STATUS_PUSHED,
                      f"pushed {chosen.name} ({chosen.size_bytes} bytes, AUC {chosen.auc:.4f} vs SavedModel "
-                     f"{reference['auc']:.4f}) to {publication.path}", results, reference)
+                     f"{reference['auc']:.4f}) to {publication.path}", results, reference, extra)
 
-    def _variant(self, name: str, keras_model: Any, representative: conversion.RepresentativeData,
-                 int8_io: bool, inputs: Mapping[str, np.ndarray], labels: np.ndarray,
-                 saved_probabilities: np.ndarray, latency_rows: int, batch_size: int
+    def _record_tuning(self, output: types.Artifact, tuning: optimization.FineTuning, techniques: list[str],
+                       rows: int, teacher: types.Artifact) -> None:
+        """The TFMOT hyperparameters and the teacher, as MLMD properties of the output."""
+        output.set_string_custom_property("techniques", ",".join(techniques))
+        output.set_int_custom_property("finetune_rows", rows)
+        output.set_int_custom_property("finetune_steps", tuning.steps)
+        output.set_float_custom_property("finetune_learning_rate", tuning.learning_rate)
+        if "pruned" in techniques or "pruned_clustered" in techniques:
+            output.set_float_custom_property("pruning_sparsity", tuning.sparsity)
+        if "clustered" in techniques or "pruned_clustered" in techniques:
+            output.set_int_custom_property("clusters", tuning.clusters)
+        if "student" in techniques:
+            output.set_float_custom_property("distillation_temperature", tuning.temperature)
+            output.set_float_custom_property("distillation_label_weight", tuning.label_weight)
+            output.set_string_custom_property("student_hidden_units",
+                                              ",".join(str(u) for u in tuning.student_hidden_units))
+            output.set_int_custom_property("student_embedding_dim", tuning.student_embedding_dim)
+            # The student's teacher: the blessed Model artifact this execution consumed.
+            output.set_int_custom_property("student_teacher_model_id", int(teacher.id or 0))
+            output.set_string_custom_property("student_teacher_model_uri", teacher.uri)
+
+    def _variant(self, name: str, technique: str, conversion_name: str, keras_model: Any,
+                 representative: conversion.RepresentativeData, int8_io: bool, measuring: _Measuring
                  ) -> tuple[VariantResult, bytes | None]:
+        failed = VariantResult(name=name, converted=False, technique=technique, conversion=conversion_name)
         try:
-            flatbuffer = conversion.convert(keras_model, name, representative, int8_io=int8_io)
+            flatbuffer = conversion.convert(keras_model, conversion_name, representative, int8_io=int8_io)
+            if technique in SPARSE_TECHNIQUES:
+                sparse = conversion.convert(keras_model, conversion_name, representative, int8_io=int8_io,
+                                            sparse=True)
+                problem = _runtime_problem(sparse, measuring) or _differs(sparse, flatbuffer, measuring)
+                # TFLite's sparse encoding pays only when the file is smaller and the runtime runs it
+                # as the dense file (measured: LiteRT 2.3 returned a constant for a sparse int8 model).
+                if len(sparse) < len(flatbuffer) and not problem:
+                    flatbuffer, conversion_name = sparse, f"{conversion_name}+sparse"
+                elif problem:
+                    log.warning("variant %s: sparse encoding not used: %s", name, problem)
         except conversion.ConversionError as error:
             log.error("TFLite conversion of variant %s failed: %s", name, error)
-            return VariantResult(name=name, converted=False, error=str(error)[:500]), None
+            failed.error = str(error)[:500]
+            return failed, None
+        problem = _runtime_problem(flatbuffer, measuring)
+        if problem:
+            log.error("variant %s does not run: %s", name, problem)
+            failed.error = problem
+            return failed, None
         model = measure.tflite_model(flatbuffer, output=OUTPUT_NAME)
-        probabilities = measure.predict(model, inputs)
-        single_ms, batch_ms = measure.tflite_latency(model, inputs, latency_rows, batch_size)
+        probabilities = measure.predict(model, measuring.inputs)
+        single_ms, batch_ms = measure.tflite_latency(model, measuring.inputs, measuring.latency_rows,
+                                                     measuring.batch_size)
+        labels, saved = measuring.labels, measuring.saved_probabilities
         result = VariantResult(
-            name=name, converted=True, size_bytes=len(flatbuffer),
+            name=name, converted=True, technique=technique, conversion=conversion_name,
+            size_bytes=len(flatbuffer), gzip_bytes=len(gzip.compress(flatbuffer, compresslevel=9, mtime=0)),
             weight_bytes=conversion.weight_bytes(flatbuffer),
             auc=auc(labels, probabilities), accuracy=accuracy(labels, probabilities),
-            max_abs_diff=float(np.max(np.abs(probabilities - saved_probabilities))),
-            label_agreement=float(np.mean((probabilities > 0.5) == (saved_probabilities > 0.5))),
+            calibration_error=expected_calibration_error(labels, probabilities),
+            mean_probability=float(np.mean(probabilities)),
+            max_abs_diff=float(np.max(np.abs(probabilities - saved))),
+            label_agreement=float(np.mean((probabilities > 0.5) == (saved > 0.5))),
             single_row_ms=single_ms, batch_ms=batch_ms,
+            slices=slice_metrics(labels, probabilities, measuring.slices),
         )
         return result, flatbuffer
 
@@ -261,7 +440,7 @@ class Executor(base_executor.BaseExecutor):
         if not (on_eval.ok and on_edge_cases.ok):
             return (f"the preprocessing spec does not reproduce the Transform graph "
                     f"(eval: {on_eval}, edge cases: {on_edge_cases})")
-        probabilities = edge_client.EdgeModel(bundle_dir, interpreter_class=tf.lite.Interpreter).predict(rows)
+        probabilities = edge_client.EdgeModel(bundle_dir).predict(rows)
         bundle_diff = float(np.max(np.abs(probabilities - saved_probabilities)))
         output.set_float_custom_property("bundle_max_abs_diff", bundle_diff)
         if bundle_diff > chosen.max_abs_diff + BUNDLE_TOLERANCE:
@@ -272,7 +451,10 @@ class Executor(base_executor.BaseExecutor):
     def _record_variants(self, output: types.Artifact, results: Sequence[VariantResult],
                          reference: Mapping[str, float]) -> None:
         for key, value in reference.items():
-            output.set_float_custom_property(f"saved_model_{key}", float(value))
+            if isinstance(value, str):
+                output.set_string_custom_property(f"saved_model_{key}", value)
+            else:
+                output.set_float_custom_property(f"saved_model_{key}", float(value))
         for result in results:
             for key, value in result.as_dict().items():
                 if key == "name":
@@ -289,16 +471,17 @@ class Executor(base_executor.BaseExecutor):
                     output.set_string_custom_property(name, str(value))
 
     def _finish(self, output: types.Artifact, status: str, reason: str,
-                results: Sequence[VariantResult] = (), reference: Mapping[str, float] | None = None) -> None:
+                results: Sequence[VariantResult] = (), reference: Mapping[str, float] | None = None,
+                extra: Mapping[str, Any] | None = None) -> None:
         output.set_string_custom_property(STATUS, status)
         output.set_string_custom_property(REASON, reason)
         (log.info if status == STATUS_PUSHED else log.warning)("TFLite component: %s: %s", status, reason)
         summary = {"status": status, "reason": reason}
         fileio.makedirs(output.uri)
         with fileio.open(os.path.join(output.uri, REPORT_FILE), "w") as handle:
-            handle.write(report.to_json(summary, results, reference or {}))
+            handle.write(report.to_json(summary, results, reference or {}, extra or {}))
         with fileio.open(os.path.join(output.uri, REPORT_MARKDOWN_FILE), "w") as handle:
             if reference:
-                handle.write(report.markdown(summary, results, reference))
+                handle.write(report.markdown(summary, results, reference, extra or {}))
             else:
                 handle.write(f"# TFLite variants\n\nStatus: **{status}**: {reason}\n")

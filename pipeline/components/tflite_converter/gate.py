@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -31,43 +32,170 @@ def accuracy(labels: np.ndarray, scores: np.ndarray, threshold: float = 0.5) -> 
     return float(np.mean((np.asarray(scores).reshape(-1) > threshold) == np.asarray(labels).reshape(-1)))
 
 
+def expected_calibration_error(labels: np.ndarray, scores: np.ndarray, bins: int = 10) -> float:
+    """Mean |observed positive rate - mean probability| over equal-width bins, weighted by rows."""
+    labels = np.asarray(labels, np.float64).reshape(-1)
+    scores = np.asarray(scores, np.float64).reshape(-1)
+    if not len(labels):
+        return float("nan")
+    which = np.minimum((scores * bins).astype(int), bins - 1)
+    total = 0.0
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            total += mask.sum() * abs(labels[mask].mean() - scores[mask].mean())
+    return float(total / len(labels))
+
+
+@dataclass
+class SliceMetrics:
+    """One slice (``feature=value``) of the eval split."""
+
+    examples: int
+    positives: int
+    auc: float
+    accuracy: float
+
+
+def slice_metrics(labels: np.ndarray, scores: np.ndarray, slices: Mapping[str, np.ndarray]
+                  ) -> dict[str, SliceMetrics]:
+    """Metrics per ``feature=value`` for every slicing feature (values as the Evaluator slices them)."""
+    labels = np.asarray(labels).reshape(-1)
+    scores = np.asarray(scores).reshape(-1)
+    out = {}
+    for feature, values in slices.items():
+        values = np.asarray(values).reshape(-1)
+        for value in sorted(set(values.tolist()), key=str):
+            mask = values == value
+            out[f"{feature}={value}"] = SliceMetrics(
+                examples=int(mask.sum()), positives=int(labels[mask].sum()),
+                auc=auc(labels[mask], scores[mask]), accuracy=accuracy(labels[mask], scores[mask]))
+    return out
+
+
+@dataclass(frozen=True)
+class GatePolicy:
+    """What a variant must satisfy to be pushable (see :func:`apply_gate`)."""
+
+    auc_budget: float = 0.005
+    slice_auc_budget: float = 0.02
+    min_slice_examples: int = 100
+    # A slice's AUC rests on its rarer class: with 3 positives (cash trips: tips paid in
+    # cash are not recorded) one re-ordered row moves it by 0.3. Slices with fewer
+    # positives or negatives than this are reported but not gated.
+    min_slice_class_examples: int = 10
+    min_agreement: float = 0.98
+
+
 @dataclass
 class VariantResult:
-    """What the component measured for one variant (or why it has no numbers)."""
+    """What the component measured for one variant (or why it has no numbers).
+
+    ``technique`` is the model the variant was converted from (``base``: the blessed
+    model itself; else a TFMOT technique or the distilled ``student``), ``conversion``
+    the TFLite conversion applied to it.
+    """
 
     name: str
     converted: bool
     error: str = ""
+    technique: str = "base"
+    conversion: str = ""
     size_bytes: int = 0
+    gzip_bytes: int = 0
     weight_bytes: int = 0
+    params: int = 0
+    nonzero_params: int = 0
     auc: float = float("nan")
     accuracy: float = float("nan")
+    calibration_error: float = float("nan")
+    mean_probability: float = float("nan")
     max_abs_diff: float = float("nan")
     label_agreement: float = float("nan")
     single_row_ms: float = float("nan")
     batch_ms: float = float("nan")
+    worst_slice: str = ""
+    worst_slice_drop: float = float("nan")
     qualifies: bool = False
     reason: str = ""
+    slices: dict[str, SliceMetrics] = field(default_factory=dict, repr=False)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """The flat row (one value per column); the per-slice metrics are :meth:`slices_dict`."""
+        row = asdict(self)
+        row.pop("slices")
+        return row
+
+    def slices_dict(self) -> dict[str, dict]:
+        return {name: asdict(metrics) for name, metrics in self.slices.items()}
 
 
-def apply_gate(results: Sequence[VariantResult], reference_auc: float, budget: float) -> VariantResult | None:
-    """Marks each variant qualifying or not; returns the smallest qualifying one.
+def gated_slice(metrics: SliceMetrics, policy: GatePolicy) -> bool:
+    """Whether a slice is large enough, in rows and in each class, for its AUC to be gated."""
+    rarer = min(metrics.positives, metrics.examples - metrics.positives)
+    return metrics.examples >= policy.min_slice_examples and rarer >= policy.min_slice_class_examples
 
-    A variant qualifies when it converted and its AUC is at least the SavedModel's AUC
-    minus ``budget``.
+
+def slice_drops(result: VariantResult, reference: Mapping[str, SliceMetrics], policy: GatePolicy
+                ) -> dict[str, float]:
+    """AUC drop (reference - variant) of every gated slice (see :func:`gated_slice`)."""
+    drops = {}
+    for name, ref in reference.items():
+        mine = result.slices.get(name)
+        if not gated_slice(ref, policy) or mine is None or math.isnan(ref.auc):
+            continue
+        drops[name] = ref.auc - mine.auc if not math.isnan(mine.auc) else float("inf")
+    return drops
+
+
+def _failures(result: VariantResult, reference_auc: float, reference_slices: Mapping[str, SliceMetrics],
+              policy: GatePolicy) -> list[str]:
+    floor = reference_auc - policy.auc_budget
+    failures = []
+    if not result.auc >= floor:  # also rejects NaN
+        failures.append(f"AUC {result.auc:.4f} below {floor:.4f} "
+                        f"(SavedModel {reference_auc:.4f} - budget {policy.auc_budget})")
+    drops = slice_drops(result, reference_slices, policy)
+    if drops:
+        worst = max(drops, key=drops.get)
+        result.worst_slice, result.worst_slice_drop = worst, float(drops[worst])
+        over = {k: v for k, v in drops.items() if v > policy.slice_auc_budget}
+        if over:
+            listed = ", ".join(f"{k} -{v:.4f}" for k, v in sorted(over.items(), key=lambda kv: -kv[1])[:3])
+            failures.append(f"{len(over)} slice(s) of >= {policy.min_slice_examples} examples drop more than "
+                            f"{policy.slice_auc_budget} AUC ({listed})")
+    if not result.label_agreement >= policy.min_agreement:
+        failures.append(f"agrees with the SavedModel on {result.label_agreement:.4f} of labels "
+                        f"(< {policy.min_agreement})")
+    return failures
+
+
+def apply_gate(results: Sequence[VariantResult], reference_auc: float, policy: GatePolicy,
+               reference_slices: Mapping[str, SliceMetrics] | None = None) -> VariantResult | None:
+    """Marks each variant qualifying or not (with the reason); returns the smallest qualifying one.
+
+    A variant qualifies when it converted, its overall AUC is within ``policy.auc_budget``
+    of the SavedModel's, no slice with at least ``policy.min_slice_examples`` examples
+    (and ``policy.min_slice_class_examples`` of each class) loses more than
+    ``policy.slice_auc_budget`` AUC, and it predicts
+    the SavedModel's label on at least ``policy.min_agreement`` of the rows. Ties in
+    size go to the name (deterministic).
     """
-    floor = reference_auc - budget
     for result in results:
         if not result.converted:
             result.qualifies, result.reason = False, f"conversion failed: {result.error}"
-        elif not result.auc >= floor:  # also rejects NaN
-            result.qualifies = False
-            result.reason = (f"AUC {result.auc:.4f} below {floor:.4f} "
-                             f"(SavedModel {reference_auc:.4f} - budget {budget})")
-        else:
-            result.qualifies, result.reason = True, "within the AUC budget"
+            continue
+        failures = _failures(result, reference_auc, reference_slices or {}, policy)
+        result.qualifies = not failures
+        result.reason = "; ".join(failures) if failures else (
+            f"passes: AUC {result.auc:.4f} (drop {reference_auc - result.auc:+.4f}), worst slice "
+            f"{result.worst_slice or '-'} {result.worst_slice_drop:+.4f}, "
+            f"agreement {result.label_agreement:.4f}")
     qualifying = [r for r in results if r.qualifies]
-    return min(qualifying, key=lambda r: (r.size_bytes, r.name)) if qualifying else None
+    chosen = min(qualifying, key=lambda r: (r.size_bytes, r.name)) if qualifying else None
+    for result in qualifying:
+        if result is chosen:
+            result.reason = f"chosen, the smallest that passes ({result.reason})"
+        else:
+            result.reason = f"not chosen: {chosen.name} is smaller and passes too ({result.reason})"
+    return chosen

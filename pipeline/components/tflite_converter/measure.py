@@ -15,10 +15,15 @@ from pipeline.components.tflite_converter.examples import batched
 PREDICT_BATCH = 1024
 
 
+def runtime_name() -> str:
+    """The interpreter variants are measured on: the edge runtime (LiteRT) when installed."""
+    interpreter = edge_client.default_interpreter_class()
+    return f"{interpreter.__module__}.{interpreter.__name__}"
+
+
 def tflite_model(flatbuffer: bytes, output: str | None = None) -> edge_client.TFLiteModel:
-    """The bundle client's model wrapper, on TensorFlow's interpreter (same kernels as LiteRT)."""
-    return edge_client.TFLiteModel(model_content=flatbuffer, interpreter_class=tf.lite.Interpreter,
-                                   output=output)
+    """The bundle client's model wrapper, on the bundle's runtime (``ai-edge-litert``), as on a device."""
+    return edge_client.TFLiteModel(model_content=flatbuffer, output=output)
 
 
 def rows_of(inputs: Mapping[str, np.ndarray], start: int, stop: int) -> dict[str, np.ndarray]:

@@ -52,10 +52,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return ExitCode.BAD_INPUT
-    problem = guards.input_problem(config)
+    problem, checked = guards.check_inputs(config)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return ExitCode.BAD_INPUT
+    if checked:
+        print(checked, flush=True)
     print(f"Profile {config.profile}: data {getattr(config.data, 'path', config.data)}, "
           f"outputs {config.pipeline_root}", flush=True)
     # Taken before the run: whatever changes while it runs makes the next run real.

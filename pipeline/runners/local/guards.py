@@ -9,18 +9,19 @@ from __future__ import annotations
 from pipeline.config import CsvSource, PipelineConfig
 from pipeline.runners.local.up_to_date import fingerprint, forget, save_record, unchanged_run
 
-__all__ = ["fingerprint", "forget", "input_problem", "save_record", "unchanged_run"]
+__all__ = ["check_inputs", "fingerprint", "forget", "save_record", "unchanged_run"]
 
 
-def input_problem(config: PipelineConfig) -> str | None:
-    """Every problem the input check finds in a CSV source, as one message; None if it is usable."""
+def check_inputs(config: PipelineConfig) -> tuple[str | None, str | None]:
+    """``(problem, checked)``: every problem the input checks find in a CSV source as one message
+    (None if the data is usable), and what was checked (None for sources not checked here)."""
     if not isinstance(config.data, CsvSource):
-        return None
+        return None, None
     from models.features import LABEL_SOURCE
     from pipeline.preflight import InputDataError, check_csv_folder
 
     try:
-        check_csv_folder(config.data.path, config.schema_path, LABEL_SOURCE)
+        summary = check_csv_folder(config.data.path, config.schema_path, LABEL_SOURCE)
     except InputDataError as error:
-        return str(error)
-    return None
+        return str(error), None
+    return None, summary.describe()

@@ -92,6 +92,7 @@ class LocalFlinkCluster:
     ``slots_per_taskmanager`` x ``taskmanagers`` is the most parallelism a job gets.
     ``restart_attempts`` is Flink's fixed-delay restart strategy: a job whose
     TaskManager dies is restarted on the slots that remain (0: the job fails at once).
+    Two TaskManagers with two slots each keep parallelism 2 after losing one of them.
     """
 
     home: Path = DEFAULT_HOME
@@ -100,7 +101,7 @@ class LocalFlinkCluster:
     rpc_port: int = 6123
     worker_pool_port: int = 50000
     taskmanagers: int = 2
-    slots_per_taskmanager: int = 1
+    slots_per_taskmanager: int = 2
     jobmanager_memory: str = "1024m"
     taskmanager_memory: str = "1536m"
     restart_attempts: int = 3
@@ -152,6 +153,8 @@ class LocalFlinkCluster:
             "taskmanager.numberOfTaskSlots": str(self.slots_per_taskmanager),
             "taskmanager.memory.process.size": self.taskmanager_memory,
             "parallelism.default": "1",
+            # Subtasks of one job spread over the TaskManagers, so losing one loses part of the job.
+            "cluster.evenly-spread-out-slots": "true",
             "restart-strategy.type": "fixed-delay" if self.restart_attempts else "none",
             "restart-strategy.fixed-delay.attempts": str(self.restart_attempts),
             "restart-strategy.fixed-delay.delay": self.restart_delay,
@@ -239,7 +242,9 @@ def start_jobmanager(cluster: LocalFlinkCluster) -> int:
 
 def start_taskmanager(cluster: LocalFlinkCluster, index: int) -> int:
     name = f"taskmanager-{index}"
-    return _start(cluster, name, _java_command(cluster, name, TASKMANAGER_CLASS, "GET_TM_RESOURCE_PARAMS"))
+    # The resource id is what the REST API shows as a subtask's "taskmanager-id": the process's name.
+    command = _java_command(cluster, name, TASKMANAGER_CLASS, "GET_TM_RESOURCE_PARAMS")
+    return _start(cluster, name, [*command, "-D", f"taskmanager.resource-id={name}"])
 
 
 def start_worker_pool(cluster: LocalFlinkCluster) -> int:

@@ -60,7 +60,9 @@ run: setup
 # run) are built once; loadgroup interleaved modules and rebuilt them.
 PYTEST_WORKERS ?= 2
 
-test: setup system-deps airflow3
+# flink-setup: the local Flink cluster tests (tests/pipeline/flink, ~4 min on the shared 2-core
+# machine) run in every `make test`; they need Java 17 and Maven, `make run` needs neither.
+test: setup system-deps airflow3 flink-setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 

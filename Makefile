@@ -94,7 +94,7 @@ kfp-local: setup
 # Apache Flink for the onprem profile's Flink engine (docs/onprem.md). Maven Central does not
 # serve flink-dist here, so the cluster's jars are fetched module by module (deploy/flink/pom.xml)
 # and checked against deploy/flink/lib.sha256. Needs Java 17 and Maven; `make run`/`make test`
-# never need them. FLINK_ARGS passes options to `python -m pipeline.flink` (ports, TaskManagers).
+# never need them. FLINK_ARGS passes options to `python -m pipeline flink` (ports, TaskManagers).
 FLINK_HOME := $(TOOLS)/flink
 FLINK_STAMP := $(FLINK_HOME)/.fetched
 MVN ?= mvn
@@ -120,13 +120,13 @@ flink-job-server:
 	  || { echo "error: Maven could not fetch $(FLINK_JOB_SERVER) (see $(FLINK_HOME)/job-server-fetch.log)"; exit 1; }
 
 flink-up: flink-setup
-	$(VENV)/bin/python -m pipeline.flink up $(FLINK_ARGS)
+	$(VENV)/bin/python -m pipeline flink up $(FLINK_ARGS)
 
 flink-down:
-	$(VENV)/bin/python -m pipeline.flink down $(FLINK_ARGS)
+	$(VENV)/bin/python -m pipeline flink down $(FLINK_ARGS)
 
 flink-status:
-	$(VENV)/bin/python -m pipeline.flink status $(FLINK_ARGS)
+	$(VENV)/bin/python -m pipeline flink status $(FLINK_ARGS)
 
 clean:
 	rm -rf outputs .pytest_cache

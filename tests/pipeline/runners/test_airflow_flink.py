@@ -11,7 +11,7 @@ import pytest
 from tfx.orchestration.local import runner_utils
 
 from pipeline import profiles
-from pipeline.runners import compiled
+from pipeline.runners import airflow as airflow_runner
 
 BEAM_HEAVY = {"CsvExampleGen", "StatisticsGen", "Transform", "Evaluator"}
 
@@ -26,8 +26,8 @@ def beam_args_by_node(tmp_path_factory):
         "EDGE_FLINK_MASTER": "flink-jm.dc1:8081", "EDGE_FLINK_JOB_SERVER_JAR": str(jar)})
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MLMD_MYSQL_PASSWORD", "x")
-        manifest = compiled.compile_to(config, folder / "out" / "taxi-edge.json")
-        loaded = compiled.load_ir(compiled.read_manifest(manifest.path))
+        manifest = airflow_runner.compile_to(config, folder / "out" / "taxi-edge.json")
+        loaded = airflow_runner.load_ir(airflow_runner.read_manifest(manifest.path))
     specs = runner_utils.extract_local_deployment_config(loaded).executor_specs
     return {node: list(spec.beam_executable_spec.beam_pipeline_args)
             if spec.HasField("beam_executable_spec") else None for node, spec in specs.items()}

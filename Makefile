@@ -16,7 +16,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 AIRFLOW3 := $(TOOLS)/airflow3
 
 .PHONY: setup system-deps airflow3 airflow-compile run test test-fast lint bench clean \
-	image kfp-compile kfp-submit kfp-local
+	image kfp-compile kfp-submit kfp-local flink-setup flink-job-server flink-up flink-down flink-status
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -60,7 +60,9 @@ run: setup
 # run) are built once; loadgroup interleaved modules and rebuilt them.
 PYTEST_WORKERS ?= 2
 
-test: setup system-deps airflow3
+# flink-setup: the local Flink cluster tests (tests/pipeline/flink, ~4 min on the shared 2-core
+# machine) run in every `make test`; they need Java 17 and Maven, `make run` needs neither.
+test: setup system-deps airflow3 flink-setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
@@ -88,6 +90,43 @@ kfp-submit: setup
 
 kfp-local: setup
 	$(VENV)/bin/python -m pipeline run-kfp-local $(ARGS)
+
+# Apache Flink for the onprem profile's Flink engine (docs/onprem.md). Maven Central does not
+# serve flink-dist here, so the cluster's jars are fetched module by module (deploy/flink/pom.xml)
+# and checked against deploy/flink/lib.sha256. Needs Java 17 and Maven; `make run`/`make test`
+# never need them. FLINK_ARGS passes options to `python -m pipeline flink` (ports, TaskManagers).
+FLINK_HOME := $(TOOLS)/flink
+FLINK_STAMP := $(FLINK_HOME)/.fetched
+MVN ?= mvn
+
+$(FLINK_STAMP): deploy/flink/pom.xml deploy/flink/lib.sha256
+	rm -rf $(FLINK_HOME)/lib
+	$(MVN) -q -B -f deploy/flink/pom.xml dependency:copy-dependencies -DincludeScope=runtime \
+	  -DoutputDirectory=$(CURDIR)/$(FLINK_HOME)/lib
+	cd $(FLINK_HOME)/lib && sha256sum --quiet --strict -c $(CURDIR)/deploy/flink/lib.sha256
+	@test "$$(ls $(FLINK_HOME)/lib | wc -l)" = "$$(wc -l < deploy/flink/lib.sha256)" \
+	  || { echo "$(FLINK_HOME)/lib holds jars that deploy/flink/lib.sha256 does not list"; exit 1; }
+	touch $@
+
+flink-setup: setup $(FLINK_STAMP)
+
+# Beam's Flink job server at the locked Beam version (the FlinkRunner's --flink_job_server_jar).
+BEAM_VERSION := 2.72.0
+FLINK_JOB_SERVER := org.apache.beam:beam-runners-flink-1.20-job-server:$(BEAM_VERSION)
+flink-job-server:
+	@mkdir -p $(FLINK_HOME)
+	@$(MVN) -q -B dependency:copy -Dartifact=$(FLINK_JOB_SERVER) -DoutputDirectory=$(CURDIR)/$(FLINK_HOME) \
+	  >$(FLINK_HOME)/job-server-fetch.log 2>&1 \
+	  || { echo "error: Maven could not fetch $(FLINK_JOB_SERVER) (see $(FLINK_HOME)/job-server-fetch.log)"; exit 1; }
+
+flink-up: flink-setup
+	$(VENV)/bin/python -m pipeline flink up $(FLINK_ARGS)
+
+flink-down:
+	$(VENV)/bin/python -m pipeline flink down $(FLINK_ARGS)
+
+flink-status:
+	$(VENV)/bin/python -m pipeline flink status $(FLINK_ARGS)
 
 clean:
 	rm -rf outputs .pytest_cache

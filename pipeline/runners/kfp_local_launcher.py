@@ -318,14 +318,25 @@ def container_command(container: pipeline_spec_pb2.PipelineDeploymentConfig.Pipe
     return argv
 
 
-def _run(argv: Sequence[str], log_path: Path, cwd: Path | None, env: Mapping[str, str]) -> None:
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+# How a task's command is run: (argv, log file, working directory, environment) -> exit code.
+# The default runs it here; pipeline/runners/container.py runs it inside the pipeline image.
+RunCommand = Callable[[Sequence[str], Path, "Path | None", Mapping[str, str]], int]
+
+
+def run_subprocess(argv: Sequence[str], log_path: Path, cwd: Path | None, env: Mapping[str, str]) -> int:
+    """Runs one task command on this machine, its output in ``log_path``."""
     with log_path.open("w") as handle:
-        process = subprocess.run(list(argv), stdout=handle, stderr=subprocess.STDOUT, cwd=cwd, env=dict(env),
-                                 check=False)
-    if process.returncode != 0:
-        tail = "\n".join(log_path.read_text().splitlines()[-40:])
-        raise TaskFailed(f"{argv[:3]} exited with {process.returncode}; log {log_path}:\n{tail}")
+        return subprocess.run(list(argv), stdout=handle, stderr=subprocess.STDOUT, cwd=cwd, env=dict(env),
+                              check=False).returncode
+
+
+def _run(argv: Sequence[str], log_path: Path, cwd: Path | None, env: Mapping[str, str],
+         run_command: RunCommand = run_subprocess) -> None:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    returncode = run_command(argv, log_path, cwd, env)
+    if returncode != 0:
+        tail = "\n".join(log_path.read_text().splitlines()[-40:]) if log_path.is_file() else "(no log)"
+        raise TaskFailed(f"{argv[:3]} exited with {returncode}; log {log_path}:\n{tail}")
 
 
 def _read_executor_output(path: Path, executor_input: Mapping[str, Any]) -> tuple[dict, dict]:
@@ -352,11 +363,14 @@ def _read_executor_output(path: Path, executor_input: Mapping[str, Any]) -> tupl
 def run_pipeline(spec_path: Path, pipeline_root: Path, *, run_id: str | None = None,
                  python: str = sys.executable, cwd: Path | None = None, env: Mapping[str, str] | None = None,
                  runtime_parameters: Mapping[str, Any] | None = None,
-                 on_task: Callable[[str, int, int], None] | None = None) -> RunResult:
+                 on_task: Callable[[str, int, int], None] | None = None,
+                 run_command: RunCommand = run_subprocess) -> RunResult:
     """Executes every task of the compiled spec at ``spec_path``; raises :class:`TaskFailed` at a failure.
 
     Outputs go to ``pipeline_root/<run_id>/<task>/<output key>``; the artifact store
     at ``pipeline_root/kfp_local_artifacts.jsonl`` carries blessed models to later runs.
+    ``run_command`` runs each task's resolved command, whose leading ``python`` became
+    ``python``: with ``python="python"`` and a container runner, every task runs in the image.
     """
     spec = load_pipeline_spec(spec_path)
     pipeline_root = Path(pipeline_root)
@@ -393,9 +407,9 @@ def run_pipeline(spec_path: Path, pipeline_root: Path, *, run_id: str | None = N
         container = executor.container
         if container.lifecycle.HasField("pre_cache_check"):
             _run(container_command(container.lifecycle.pre_cache_check, executor_input, python),
-                 task_root / "pre_cache_check.log", cwd, environment)
+                 task_root / "pre_cache_check.log", cwd, environment, run_command)
         _run(container_command(container, executor_input, python), task_root / "executor.log", cwd,
-             environment)
+             environment, run_command)
         output_file = Path(executor_input["outputs"]["outputFile"])
         outputs, parameters = _read_executor_output(output_file, executor_input)
         for artifact_list in outputs.values():

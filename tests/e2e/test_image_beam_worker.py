@@ -125,14 +125,13 @@ def test_workers_started_through_the_entrypoint_run_our_preprocessing_fn(tmp_pat
     work.mkdir()
     if owner is not None:
         container.hand_over(tmp_path, owner)
-    metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(RAW_SPEC))
-    options = PipelineOptions(["--runner=PortableRunner", "--job_endpoint=embed", "--environment_type=DOCKER",
-                               f"--environment_config={IMAGE}", "--sdk_location=container"])
-    with tft_beam.Context(temp_dir=str(work / "tft-tmp")), beam.Pipeline(options=options) as p:
-        rows = p | beam.Create(_raw_rows(ROWS), reshuffle=False)
-        (transformed, _), _ = (rows, metadata) | tft_beam.AnalyzeAndTransformDataset(
-            preprocessing_fn, output_record_batches=False)
-        _ = transformed | beam.Map(sorted) | beam.io.WriteToText(str(work / "keys"))
+    # Folders this process makes in the shared temp dir while the pipeline runs must stay
+    # writable by the workers' user (Dataflow's gs:// has no owners).
+    umask = os.umask(0)
+    try:
+        _transform_in_workers(work)
+    finally:
+        os.umask(umask)
     started = _labelled(docker_shim)
     assert started, "no worker container was started: the pipeline did not run in the image"
     written = sorted(work.glob("keys*"))
@@ -144,3 +143,15 @@ def test_workers_started_through_the_entrypoint_run_our_preprocessing_fn(tmp_pat
     vocabulary = list(work.glob(f"tft-tmp/**/{features.vocabulary_name('payment_type')}"))
     assert vocabulary, "the analyzer's vocabulary was not written"
     assert "Credit Card" in vocabulary[0].read_text().splitlines()
+
+
+def _transform_in_workers(work: Path) -> None:
+    """TFT's analyze and transform with our preprocessing_fn, on workers in the image."""
+    metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(RAW_SPEC))
+    options = PipelineOptions(["--runner=PortableRunner", "--job_endpoint=embed", "--environment_type=DOCKER",
+                               f"--environment_config={IMAGE}", "--sdk_location=container"])
+    with tft_beam.Context(temp_dir=str(work / "tft-tmp")), beam.Pipeline(options=options) as p:
+        rows = p | beam.Create(_raw_rows(ROWS), reshuffle=False)
+        (transformed, _), _ = (rows, metadata) | tft_beam.AnalyzeAndTransformDataset(
+            preprocessing_fn, output_record_batches=False)
+        _ = transformed | beam.Map(sorted) | beam.io.WriteToText(str(work / "keys"))

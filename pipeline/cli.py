@@ -14,9 +14,13 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline import profiles, up_to_date
+from pipeline import profiles, spans, up_to_date
 
 log = logging.getLogger("pipeline")
+
+# Exit codes a scheduler must not retry: a retry cannot fix data.
+GATE_CLOSED_EXIT = 5  # the data gate blocked the run (anomalies or drift)
+NO_DATA_EXIT = 6  # the span the run asks for has no data folder
 
 
 def _quiet_libraries(verbose: bool) -> None:
@@ -51,6 +55,8 @@ def _build_config(args: argparse.Namespace):  # noqa: ANN202
     config = profiles.load_profile(args.profile, root=args.root, data=args.data)
     if args.train_steps is not None:
         config = config.with_training(train_steps=args.train_steps)
+    if getattr(args, "window", None) is not None:
+        config = config.with_training(window_spans=args.window)
     if args.drift == "off":
         config = config.with_drift(enabled=False)
     elif args.drift:
@@ -61,19 +67,36 @@ def _build_config(args: argparse.Namespace):  # noqa: ANN202
 def cmd_run(args: argparse.Namespace) -> int:
     """Runs the pipeline once and prints the summary; exit code 1 on failure."""
     _quiet_libraries(args.verbose)
-    config = _build_config(args)
+    try:
+        config = _build_config(args)
+        span = spans.select_span(args.span, args.date)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    spanned = isinstance(config.data, profiles.CsvSource) and config.data.spanned
+    if span is not None and not spanned:
+        print(f"error: --span/--date need span folders (YYYY-MM-DD/ or span-N/) in {config.data.path}",
+              file=sys.stderr)
+        return 2
     if isinstance(config.data, profiles.CsvSource):
         from models.features import LABEL_SOURCE
         from pipeline.preflight import InputDataError, check_csv_folder
 
         try:
-            check_csv_folder(config.data.path, config.schema_path, LABEL_SOURCE)
-        except InputDataError as error:
+            folder = Path(config.data.path)
+            if spanned:
+                span = spans.check_span(folder, config.data.layout, span)
+                folder = folder / spans.folder_name(config.data.layout, span)
+            check_csv_folder(folder, config.schema_path, LABEL_SOURCE)
+        except (InputDataError, spans.SpanNotFound) as error:
             print(f"error: {error}", file=sys.stderr)
-            return 2
-    print(f"Profile {config.profile}: data {getattr(config.data, 'path', config.data)}, "
+            return NO_DATA_EXIT if isinstance(error, spans.SpanNotFound) else 2
+    which = f" ({spans.span_label(config.data.layout, span)}, window {config.training.window_spans})" \
+        if spanned else ""
+    print(f"Profile {config.profile}: data {getattr(config.data, 'path', config.data)}{which}, "
           f"outputs {config.pipeline_root}", flush=True)
-    if not args.force:
+    # Spanned data: TFX's cache is the "nothing changed" check (a run per span is expected).
+    if not args.force and not spanned:
         record = up_to_date.unchanged_run(config)
         if record:
             print(f"Up to date: data, schema, code, configuration and dependencies are unchanged since "
@@ -87,7 +110,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipeline.summary import format_summary, summarise
 
     try:
-        result = local.run(config, progress=PrintProgress())
+        result = local.run(config, progress=PrintProgress(), span=span)
     except ConcurrentRunError as error:
         print(f"error: {error}", file=sys.stderr)
         return 3
@@ -103,9 +126,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not result.succeeded:
         up_to_date.forget(config)
         print(f"Run failed at {result.failed_node}: {result.error}", file=sys.stderr)
-        return 1
+        return GATE_CLOSED_EXIT if _gate_closed(result.error) else 1
     up_to_date.save_record(config, result.run_id, summary_text, summary.pushed_destination)
     return 0
+
+
+def _gate_closed(error: BaseException | None) -> bool:
+    """The data gate refused the data: rerunning cannot help until the data or the baseline changes."""
+    from pipeline.components.data_gate.policy import DataGateClosed
+
+    return isinstance(error, DataGateClosed)
 
 
 def _write_report(config, run_id: str) -> str | None:  # noqa: ANN001
@@ -136,6 +166,15 @@ def add_profile_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where pipeline outputs, MLMD and the serving folder go (default: ./outputs)")
 
 
+def add_span_arguments(parser: argparse.ArgumentParser) -> None:
+    """--span/--date: which span of a spanned data folder a run reads (default: the newest)."""
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--span", type=int, default=None,
+                       help="read this span (span-N/ folders; default: newest)")
+    which.add_argument("--date", default=None,
+                       help="read this day's folder YYYY-MM-DD/ (date layout; default: newest)")
+
+
 def add_drift_argument(parser: argparse.ArgumentParser) -> None:
     """--drift: what drift from the last blessed model's data does to a run."""
     parser.add_argument("--drift", choices=("block", "warn", "off"), default=None,
@@ -146,6 +185,7 @@ def add_drift_argument(parser: argparse.ArgumentParser) -> None:
 # Modules that add their own subcommands: each has register(subparsers).
 COMMAND_MODULES: tuple[str, ...] = (
     "pipeline.kfp_cli", "pipeline.lineage.cli", "pipeline.report.cli", "pipeline.deploy_cli",
+    "pipeline.acceptance_cli",
 )
 
 
@@ -156,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_profile_arguments(run)
     run.add_argument("--train-steps", type=int, default=None, help="override the training steps")
     add_drift_argument(run)
+    add_span_arguments(run)
+    run.add_argument("--window", type=int, default=None,
+                     help="train on this many newest spans up to the run's span (default: 7)")
     run.add_argument("--force", action="store_true",
                      help="run even if nothing changed since the last successful run")
     run.add_argument("-v", "--verbose", action="store_true", help="show TFX and Beam logs")

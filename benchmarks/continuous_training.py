@@ -4,7 +4,7 @@ Cuts the shipped taxi sample into daily folders (``YYYY-MM-DD/``, see
 :mod:`benchmarks.daily_spans`), fares x1.3 from day 8, and runs the pipeline once per
 day, in order, through the local runner, as a daily schedule would. When the data
 gate blocks a day for drift, the simulated operator accepts it
-(:mod:`pipeline.drift_acceptance`, as ``python -m pipeline accept-drift`` does) and
+(:mod:`pipeline.metadata.drift_acceptance`, as ``python -m pipeline accept-drift`` does) and
 the day is run again. Then one day is rerun unchanged to show that nothing is
 retrained or pushed twice. One row per run:
 
@@ -34,7 +34,7 @@ HEADER = (f"{'day':>4} {'date':<10} {'rows':>5} {'window':>6} {'drift':<22} {'AU
 
 
 def _drift_verdict(store, run_id: str, result) -> str:  # noqa: ANN001
-    from pipeline.summary import summarise
+    from pipeline.report.summary import summarise
 
     if result.failed_node == "DataGate":
         message = str(result.error)
@@ -52,9 +52,9 @@ def _drift_verdict(store, run_id: str, result) -> str:  # noqa: ANN001
 def run_day(config: PipelineConfig, day: DaySpan, label: str) -> dict:
     """One scheduled run of ``day``; returns the row's facts."""
     from pipeline.metadata import open_store
-    from pipeline.runners import local
-    from pipeline.span_facts import run_spans
-    from pipeline.summary import summarise
+    from pipeline.metadata.spans import run_spans
+    from pipeline.report.summary import summarise
+    from pipeline.runners.local import runner as local
 
     started = time.monotonic()
     result = local.run(config, span=spans.date_to_span(day.date))
@@ -91,11 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tflite", action="store_true", help="also convert and push the edge bundle")
     args = parser.parse_args(argv)
 
-    from pipeline.cli import _quiet_libraries
-    from pipeline.drift_acceptance import accept
+    from pipeline.cli.common import quiet_libraries
     from pipeline.metadata import open_store
+    from pipeline.metadata.drift_acceptance import accept
 
-    _quiet_libraries(verbose=False)
+    quiet_libraries(verbose=False)
     root = args.root.resolve()
     shutil.rmtree(root, ignore_errors=True)
     days = write_daily_spans(root / "data", args.days, rows_per_day=args.rows_per_day,

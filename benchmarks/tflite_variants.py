@@ -38,9 +38,9 @@ def main() -> int:
     from pipeline.components.tflite_converter import report
     from pipeline.components.tflite_converter.gate import VariantResult
     from pipeline.metadata import open_store
-    from pipeline.mlmd_queries import run_executions
-    from pipeline.runners import local
-    from pipeline.summary import outputs_of
+    from pipeline.metadata.queries import run_executions
+    from pipeline.report.summary import outputs_of
+    from pipeline.runners.local import runner as local
 
     config = profiles.local(root=args.root)
     if args.train_steps:

@@ -7,12 +7,11 @@ never asks which orchestrator will run the result.
 from __future__ import annotations
 
 from tfx import v1 as tfx
-from tfx.dsl.components.base import executor_spec
 
 from pipeline.components.data_baseline.component import DataBaseline, DataBaselineRecorder
 from pipeline.components.data_gate import drift
 from pipeline.components.data_gate.component import DataGate
-from pipeline.components.safe_pusher import executor as safe_pusher_executor
+from pipeline.components.safe_pusher.component import SafePusher
 from pipeline.components.tflite_converter.component import TFLiteConverter
 from pipeline.config import BigQuerySource, CsvSource, PipelineConfig
 from pipeline.evaluation import eval_config
@@ -100,13 +99,12 @@ def create_components(config: PipelineConfig) -> list:
         baseline_model=model_resolver.outputs["model"],
         eval_config=eval_config(config.evaluation),
     )
-    pusher = tfx.components.Pusher(
+    pusher = SafePusher(
         model=trainer.outputs["model"],
         model_blessing=evaluator.outputs["blessing"],
         push_destination=tfx.proto.PushDestination(
             filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_root)
         ),
-        custom_executor_spec=executor_spec.ExecutorClassSpec(safe_pusher_executor.Executor),
     )
     # Only a blessed model's data becomes the next runs' drift baseline.
     with tfx.dsl.Cond(evaluator.outputs["blessing"].future()[0].custom_property("blessed") == 1):

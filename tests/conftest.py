@@ -1,48 +1,23 @@
-"""Shared fixtures: small, real slices of the shipped taxi sample."""
+"""Session-wide test settings and fixtures; shared helpers live in :mod:`tests.support`."""
 
 from __future__ import annotations
 
-import csv
 import os
 import sys
-from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from pipeline.config import DEFAULT_DATA  # noqa: E402
+from tests.support.sample import read_sample_rows  # noqa: E402
 
 # TFX's Beam executors parse absl flags from sys.argv (base_beam_executor.py); under
 # pytest that is pytest's own command line, where "-v" reads as absl's --verbosity.
 # Pytest has parsed its arguments by now, so in-process pipeline runs get a neutral argv.
 sys.argv = sys.argv[:1]
 
-SAMPLE_CSV = DEFAULT_DATA / "data.csv"
-
-
-def read_sample_rows() -> tuple[list[str], list[list[str]]]:
-    """Header and rows of the shipped sample."""
-    with SAMPLE_CSV.open(newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader)
-        return header, list(reader)
-
-
-def write_slice(folder: Path, rows: int) -> Path:
-    """Writes an evenly spaced slice of ``rows`` rows (all kinds of trips, not just the first)."""
-    header, all_rows = read_sample_rows()
-    step = max(1, len(all_rows) // rows)
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / "data.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(all_rows[::step][:rows])
-    return folder
-
 
 @pytest.fixture(scope="session")
 def sample_rows() -> tuple[list[str], list[list[str]]]:
     return read_sample_rows()
-

@@ -2,5 +2,5 @@
 
 :mod:`pipeline.lineage.api` answers the questions from any MLMD store the profiles
 use (SQLite locally, MySQL on-prem); :mod:`pipeline.lineage.graph` draws the answers;
-:mod:`pipeline.lineage.cli` exposes them as ``python -m pipeline runs|trace|diff|lineage-graph``.
+:mod:`pipeline.cli.lineage` exposes them as ``python -m pipeline runs|trace|diff|lineage-graph``.
 """

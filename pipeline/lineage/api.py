@@ -1,6 +1,6 @@
 """The lineage API: runs, traces and diffs read from ML Metadata.
 
-Everything here reads MLMD through :mod:`pipeline.mlmd_queries` and returns plain
+Everything here reads MLMD through :mod:`pipeline.metadata.queries` and returns plain
 dataclasses (``dataclasses.asdict`` gives the JSON the CLI prints). Three rules keep
 answers right when the cache is involved:
 
@@ -25,8 +25,8 @@ from typing import Any
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-from pipeline import mlmd_queries as q
-from pipeline.lineage.store import LineageError
+from pipeline.metadata import queries as q
+from pipeline.metadata.read_only import LineageError
 
 Execution = metadata_store_pb2.Execution
 Artifact = metadata_store_pb2.Artifact
@@ -596,7 +596,7 @@ def _schema_digest(uri: str) -> str | None:
 
 
 def _overall_metrics(uri: str) -> dict[str, float]:
-    from pipeline.summary import evaluation_metrics
+    from pipeline.report.summary import evaluation_metrics
 
     try:
         return evaluation_metrics(uri).get("overall", {})

@@ -14,8 +14,8 @@ import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from pipeline import mlmd_queries as q
 from pipeline.lineage.api import Lineage, Step, Trace, is_reference_input
+from pipeline.metadata import queries as q
 
 FORMATS = ("svg", "png")
 

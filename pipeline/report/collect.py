@@ -12,11 +12,11 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pipeline import mlmd_queries as q
 from pipeline.lineage.api import Execution, Lineage, RunInfo
+from pipeline.metadata import queries as q
 
 if TYPE_CHECKING:
-    from pipeline.summary import DriftFacts
+    from pipeline.report.summary import DriftFacts
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +183,7 @@ def _eval_result(uri: str):  # noqa: ANN202
     """The candidate model's TFMA result (with a baseline, results are stored per model)."""
     import tensorflow_model_analysis as tfma
 
-    from pipeline.summary import candidate_model_name
+    from pipeline.report.summary import candidate_model_name
 
     return tfma.load_eval_result(uri, model_name=candidate_model_name(uri))
 
@@ -215,7 +215,7 @@ def threshold_checks(
     """The blessing gate as configured in the evaluation, with the values it saw."""
     import tensorflow_model_analysis as tfma
 
-    from pipeline.summary import slice_name
+    from pipeline.report.summary import slice_name
 
     validation = tfma.load_validation_result(uri)
     failed = {(f.metric_key.name, slice_name(_slice_tuple(v.slice_key)))
@@ -348,7 +348,7 @@ def collect(lineage: Lineage, run_ref: str) -> ReportData:
 
 
 def _collect_drift(data: ReportData, artifact: Any, attempt) -> None:  # noqa: ANN001
-    from pipeline.summary import drift_facts, read_drift_file
+    from pipeline.report.summary import drift_facts, read_drift_file
 
     data.drift = drift_facts(artifact)
     attempt("drift report", lambda: read_drift_file(data.drift, artifact.uri))
@@ -356,7 +356,7 @@ def _collect_drift(data: ReportData, artifact: Any, attempt) -> None:  # noqa: A
 
 def failed_gate_drift(lineage: Lineage, execution: Any) -> DriftFacts:
     """What MLMD holds of a data gate that failed (a failed execution publishes no outputs)."""
-    from pipeline.summary import DriftFacts
+    from pipeline.report.summary import DriftFacts
 
     config = _loads(q.property_value(execution, "drift_config"))
     config = config if isinstance(config, dict) else {}
@@ -368,7 +368,7 @@ def failed_gate_drift(lineage: Lineage, execution: Any) -> DriftFacts:
 
 
 def _collect_evaluation(data: ReportData, artifact: Any, attempt) -> None:  # noqa: ANN001
-    from pipeline.summary import evaluation_metrics
+    from pipeline.report.summary import evaluation_metrics
 
     data.evaluation_artifact = artifact.id
     attempt("evaluation metrics", lambda: data.metrics_by_slice.update(evaluation_metrics(artifact.uri)))

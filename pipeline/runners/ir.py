@@ -20,11 +20,10 @@ from tfx.orchestration.portable import launcher, runtime_parameter_utils
 from tfx.orchestration.portable.tfx_runner import _make_pipeline_proto
 from tfx.proto.orchestration import pipeline_pb2
 
-from pipeline import mlmd_queries
-from pipeline.metadata import MetadataUnavailable
+from pipeline.metadata import MetadataUnavailable, queries
 from pipeline.runners import resolvers
 
-STATE_NAMES = mlmd_queries.STATE_NAMES
+STATE_NAMES = queries.STATE_NAMES
 
 
 @dataclass(frozen=True)

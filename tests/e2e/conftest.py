@@ -12,8 +12,8 @@ import pytest
 from pipeline import profiles
 from pipeline.config import REPO_ROOT, PipelineConfig
 from pipeline.metadata import open_store
-from pipeline.mlmd_queries import run_ids
-from tests.conftest import write_slice
+from pipeline.metadata.queries import run_ids
+from tests.support.sample import write_slice
 
 SMALL_ROWS = 3000
 SMALL_TRAIN_STEPS = 150

@@ -23,11 +23,11 @@ import pytest
 
 from pipeline.config import MySqlMetadata
 from pipeline.metadata import open_store
-from pipeline.mlmd_queries import run_executions, run_ids
-from pipeline.summary import outputs_of
-from tests import mariadb
-from tests.airflow_env import AIRFLOW2, AIRFLOW3, airflow_env, migrate, parse_dags
-from tests.conftest import write_slice
+from pipeline.metadata.queries import run_executions, run_ids
+from pipeline.report.summary import outputs_of
+from tests.support import mariadb
+from tests.support.airflow_env import AIRFLOW2, AIRFLOW3, airflow_env, migrate, parse_dags
+from tests.support.sample import write_slice
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(mariadb.binaries_missing() is not None,
                                                   reason=str(mariadb.binaries_missing()))]

@@ -17,8 +17,8 @@ from tensorflow_metadata.proto.v0 import statistics_pb2
 from pipeline import profiles
 from pipeline.config import DEFAULT_SCHEMA, REPO_ROOT
 from pipeline.pipeline import create_pipeline
-from pipeline.runners import ir, kfp_local_launcher, kubeflow
-from tests.conftest import write_slice
+from pipeline.runners import ir, kfp_local, kubeflow
+from tests.support.sample import write_slice
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +36,7 @@ def kfp_run(tmp_path_factory):
     config = profiles.gke(root=str(root / "cloud"), data=data, image="taxi-edge:test", use_dataflow=False,
                           schema=str(DEFAULT_SCHEMA), env={}).with_training(train_steps=TRAIN_STEPS)
     compiled = kubeflow.compile_pipeline(config, root / "compiled")
-    result = kfp_local_launcher.run_pipeline(compiled.kfp_package, root / "kfp-root", cwd=REPO_ROOT)
+    result = kfp_local.run_pipeline(compiled.kfp_package, root / "kfp-root", cwd=REPO_ROOT)
     return config, compiled, result, root, data
 
 
@@ -74,7 +74,7 @@ def _num_examples(stats_dir: Path, split: str) -> int:
 
 def test_every_task_of_the_compiled_spec_ran(kfp_run):
     _, compiled, result, *_ = kfp_run
-    spec = kfp_local_launcher.load_pipeline_spec(compiled.kfp_package)
+    spec = kfp_local.load_pipeline_spec(compiled.kfp_package)
     assert set(result.tasks) == set(spec.root.dag.tasks)
     resolvers = {n for n, t in result.tasks.items() if t.kind == "resolver"}
     assert resolvers == {BLESSING_RESOLVER, MODEL_RESOLVER, BASELINE_RESOLVER}
@@ -135,13 +135,13 @@ def test_the_pusher_published_the_blessed_model(kfp_run):
 
 def test_a_second_run_would_get_this_model_as_its_baseline(kfp_run):
     _, compiled, result, *_ = kfp_run
-    spec = kfp_local_launcher.load_pipeline_spec(compiled.kfp_package)
-    store_path = result.pipeline_root / kfp_local_launcher.STORE_NAME
-    store = kfp_local_launcher.ArtifactStore(store_path, "taxi-edge")
-    resolver = lambda task: kfp_local_launcher.executor_spec(spec, task).resolver  # noqa: E731
-    blessings = kfp_local_launcher._resolve(resolver(BLESSING_RESOLVER), {}, store)
+    spec = kfp_local.load_pipeline_spec(compiled.kfp_package)
+    store_path = result.pipeline_root / kfp_local.STORE_NAME
+    store = kfp_local.ArtifactStore(store_path, "taxi-edge")
+    resolver = lambda task: kfp_local.executor_spec(spec, task).resolver  # noqa: E731
+    blessings = kfp_local.resolve_queries(resolver(BLESSING_RESOLVER), {}, store)
     inputs = {"inputs": {"artifacts": {"input": {"artifacts": blessings["model_blessing"]}}}}
-    models = kfp_local_launcher._resolve(resolver(MODEL_RESOLVER), inputs, store)
+    models = kfp_local.resolve_queries(resolver(MODEL_RESOLVER), inputs, store)
     assert [m["uri"] for m in models["model"]] == [result.artifact("Trainer", "model")["uri"]]
 
 
@@ -155,9 +155,9 @@ def test_the_blessed_models_statistics_become_the_next_runs_drift_baseline(kfp_r
     for split in ("train", "eval"):
         copied = Path(baseline["uri"]) / f"Split-{split}" / "FeatureStats.pb"
         assert copied.read_bytes() == (statistics / f"Split-{split}" / "FeatureStats.pb").read_bytes()
-    spec = kfp_local_launcher.load_pipeline_spec(compiled.kfp_package)
-    store_path = result.pipeline_root / kfp_local_launcher.STORE_NAME
-    store = kfp_local_launcher.ArtifactStore(store_path, "taxi-edge")
-    resolver = kfp_local_launcher.executor_spec(spec, BASELINE_RESOLVER).resolver
-    found = kfp_local_launcher._resolve(resolver, {}, store)["baseline"]
+    spec = kfp_local.load_pipeline_spec(compiled.kfp_package)
+    store_path = result.pipeline_root / kfp_local.STORE_NAME
+    store = kfp_local.ArtifactStore(store_path, "taxi-edge")
+    resolver = kfp_local.executor_spec(spec, BASELINE_RESOLVER).resolver
+    found = kfp_local.resolve_queries(resolver, {}, store)["baseline"]
     assert [b["uri"] for b in found] == [baseline["uri"]]

@@ -15,11 +15,11 @@ import pytest
 import tensorflow as tf
 
 from pipeline.metadata import open_store
-from pipeline.mlmd_queries import run_executions
-from pipeline.runners import local
-from pipeline.summary import outputs_of
-from tests.conftest import read_sample_rows
+from pipeline.metadata.queries import run_executions
+from pipeline.report.summary import outputs_of
+from pipeline.runners.local import runner as local
 from tests.e2e.conftest import cli_run
+from tests.support.sample import read_sample_rows
 
 pytestmark = pytest.mark.e2e
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from pipeline.metadata import open_store
-from pipeline.mlmd_queries import run_executions
-from pipeline.runners import compiled
-from tests import mariadb
-from tests.conftest import write_slice
+from pipeline.metadata.queries import run_executions
+from pipeline.runners import airflow as airflow_runner
+from tests.support import mariadb
+from tests.support.sample import write_slice
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(mariadb.binaries_missing() is not None,
                                                   reason=str(mariadb.binaries_missing()))]
@@ -48,7 +48,7 @@ def onprem(tmp_path_factory):
                                str(manifest), "--train-steps", str(TRAIN_STEPS)],
                               cwd=REPO, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr[-3000:]
-        yield server, compiled.read_manifest(manifest)
+        yield server, airflow_runner.read_manifest(manifest)
     finally:
         server.stop()
         for key, value in saved.items():
@@ -58,12 +58,12 @@ def onprem(tmp_path_factory):
                 os.environ[key] = value
 
 
-def launch_command(manifest: compiled.Manifest, node: str) -> list[str]:
+def launch_command(manifest: airflow_runner.Manifest, node: str) -> list[str]:
     return [sys.executable, "-m", "pipeline", "launch-node", "--manifest", str(manifest.path),
             "--run-id", RUN_ID, "--node", node]
 
 
-def node_order(manifest: compiled.Manifest) -> list[str]:
+def node_order(manifest: airflow_runner.Manifest) -> list[str]:
     return [node["id"] for node in manifest.data["nodes"]]
 
 
@@ -86,7 +86,7 @@ def test_database_lost_mid_training_then_the_retry_completes_the_run(onprem):
     server, manifest = onprem
     order = node_order(manifest)
     for node in order[:order.index("Trainer")]:
-        assert compiled.launch(manifest, RUN_ID, node).state == "complete", node
+        assert airflow_runner.launch(manifest, RUN_ID, node).state == "complete", node
     trainer = subprocess.Popen(launch_command(manifest, "Trainer"), cwd=REPO, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     try:
@@ -110,7 +110,7 @@ def test_database_lost_mid_training_then_the_retry_completes_the_run(onprem):
                            timeout=900)
     assert retry.returncode == 0, retry.stderr[-3000:]
     for node in order[order.index("Trainer") + 1:]:
-        assert compiled.launch(manifest, RUN_ID, node).state in ("complete", "skipped"), node
+        assert airflow_runner.launch(manifest, RUN_ID, node).state in ("complete", "skipped"), node
     store = open_store(manifest.metadata)
     executions = run_executions(store, RUN_ID)
     assert executions["Trainer"].id == running_id  # the interrupted execution, finished

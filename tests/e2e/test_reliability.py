@@ -20,11 +20,11 @@ import pytest
 from pipeline import profiles
 from pipeline.config import REPO_ROOT, CsvSource, EvaluationConfig, TFLiteConfig
 from pipeline.metadata import open_store
-from pipeline.mlmd_queries import run_executions, run_ids
-from pipeline.runners import local
-from pipeline.summary import outputs_of
-from tests import bad_data
-from tests.conftest import write_slice
+from pipeline.metadata.queries import run_executions, run_ids
+from pipeline.report.summary import outputs_of
+from pipeline.runners.local import runner as local
+from tests.support import bad_data
+from tests.support.sample import write_slice
 
 pytestmark = pytest.mark.e2e
 

@@ -23,10 +23,10 @@ from pipeline.components.tflite_converter import component, conversion, executor
 from pipeline.components.tflite_converter.examples import rows_to_examples
 from pipeline.config import REPO_ROOT, TFLiteConfig
 from pipeline.metadata import open_store
-from pipeline.mlmd_queries import run_executions
-from pipeline.summary import outputs_of
-from tests.conftest import read_sample_rows
+from pipeline.metadata.queries import run_executions
+from pipeline.report.summary import outputs_of
 from tests.e2e.conftest import SMALL_ROWS
+from tests.support.sample import read_sample_rows
 
 pytestmark = pytest.mark.e2e
 

@@ -92,7 +92,7 @@ def test_drift_defaults_check_every_model_input(tmp_path: Path):
 def test_an_unreachable_mysql_store_is_one_clear_error(monkeypatch):
     """Nothing listens on the port (the e2e outage test uses a real server that is stopped)."""
     from pipeline.metadata import MetadataUnavailable, ensure_reachable
-    from tests.mariadb import free_port
+    from tests.support.mariadb import free_port
 
     monkeypatch.setenv("MLMD_MYSQL_PASSWORD", "x")
     port = free_port()

@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.config import DEFAULT_DATA, DEFAULT_SCHEMA
 from pipeline.preflight import InputDataError, check_csv_folder, load_columns
-from tests import bad_data
+from tests.support import bad_data
 
 
 @pytest.mark.parametrize("kind", sorted(bad_data.PREFLIGHT_KINDS))

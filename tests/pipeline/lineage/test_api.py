@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline import mlmd_queries as q
 from pipeline.config import SqliteMetadata
 from pipeline.lineage.api import Lineage
-from pipeline.lineage.store import LineageError, open_read_only
-from tests.pipeline.lineage.mlmd_builder import StoreBuilder, two_run_store
+from pipeline.metadata import queries as q
+from pipeline.metadata.read_only import LineageError, open_read_only
+from tests.support.mlmd_builder import StoreBuilder, two_run_store
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from pathlib import Path
 from pipeline.config import SqliteMetadata
 from pipeline.lineage import graph
 from pipeline.lineage.api import Lineage
-from pipeline.lineage.store import open_read_only
-from tests.pipeline.lineage.mlmd_builder import two_run_store
+from pipeline.metadata.read_only import open_read_only
+from tests.support.mlmd_builder import two_run_store
 
 
 def test_layers_follow_the_lineage_left_to_right():

@@ -20,12 +20,12 @@ import pytest
 from pipeline import profiles
 from pipeline.config import REPO_ROOT
 from pipeline.lineage.api import Lineage
-from pipeline.lineage.store import open_read_only
-from pipeline.mlmd_queries import run_executions
+from pipeline.metadata.queries import run_executions
+from pipeline.metadata.read_only import open_read_only
 from pipeline.report.build import write_report
-from pipeline.runners import local
-from pipeline.summary import evaluation_metrics, outputs_of
-from tests.conftest import write_slice
+from pipeline.report.summary import evaluation_metrics, outputs_of
+from pipeline.runners.local import runner as local
+from tests.support.sample import write_slice
 
 pytestmark = pytest.mark.e2e
 

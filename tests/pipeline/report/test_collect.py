@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 from pipeline.config import SqliteMetadata
-from pipeline.lineage.store import open_read_only
+from pipeline.metadata.read_only import open_read_only
 from pipeline.report.build import report_name
 from pipeline.report.collect import variant_tables
 from pipeline.report.html import _variants
-from tests.pipeline.lineage.mlmd_builder import StoreBuilder
+from tests.support.mlmd_builder import StoreBuilder
 
 
 def test_any_artifact_with_a_variants_table_is_shown(tmp_path):

@@ -9,9 +9,9 @@ from ml_metadata.proto import metadata_store_pb2 as pb
 
 from pipeline.config import SqliteMetadata
 from pipeline.lineage.api import Lineage
-from pipeline.lineage.store import open_read_only
+from pipeline.metadata.read_only import open_read_only
 from pipeline.report import collect, html
-from tests.pipeline.lineage.mlmd_builder import StoreBuilder
+from tests.support.mlmd_builder import StoreBuilder
 
 RUN = "2026-02-01T10:00:00"
 BASELINE = "/out/DataBaselineRecorder/baseline/11"

@@ -13,7 +13,7 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 
 from pipeline import profiles
 from pipeline.config import ComponentResources, KubeflowConfig
-from pipeline.runners import kfp_local_launcher, kubeflow
+from pipeline.runners import kfp_local, kubeflow
 
 IMAGE = "europe-west4-docker.pkg.dev/proj/tfx/taxi-edge:abc123"
 QUERY = "SELECT * FROM `bigquery-public-data.chicago_taxi_trips.taxi_trips` LIMIT 5000"
@@ -54,11 +54,11 @@ def csv_in_pods(tmp_path_factory):
 
 
 def _spec(compiled: kubeflow.CompiledPipeline) -> pipeline_spec_pb2.PipelineSpec:
-    return kfp_local_launcher.load_pipeline_spec(compiled.kfp_package)
+    return kfp_local.load_pipeline_spec(compiled.kfp_package)
 
 
 def _container(spec, task):
-    return kfp_local_launcher.executor_spec(spec, task).container
+    return kfp_local.executor_spec(spec, task).container
 
 
 def test_yaml_package_parses_strictly_into_a_schema_2_1_pipeline_spec(bigquery_dataflow):
@@ -90,7 +90,7 @@ def test_kfp_loads_the_package_with_its_own_loader(bigquery_dataflow):
 
 def test_tasks_and_their_dependencies(bigquery_dataflow):
     _, compiled = bigquery_dataflow
-    upstream = kfp_local_launcher.upstream_tasks(_spec(compiled))
+    upstream = kfp_local.upstream_tasks(_spec(compiled))
     assert upstream == {
         "BigQueryExampleGen": set(),
         "ImportSchemaGen": set(),
@@ -112,7 +112,7 @@ def test_tasks_and_their_dependencies(bigquery_dataflow):
 def test_every_component_runs_the_tfx_entrypoint_in_our_image(bigquery_dataflow, csv_in_pods):
     for _, compiled in (bigquery_dataflow, csv_in_pods):
         spec = _spec(compiled)
-        containers = {t for t in spec.root.dag.tasks if kfp_local_launcher.task_image(spec, t)}
+        containers = {t for t in spec.root.dag.tasks if kfp_local.task_image(spec, t)}
         assert containers == set(spec.root.dag.tasks) - {BLESSING_RESOLVER, MODEL_RESOLVER, BASELINE_RESOLVER}
         for task in containers:
             container = _container(spec, task)
@@ -133,8 +133,8 @@ def test_csv_example_gen_runs_tfx_driver_before_its_executor(csv_in_pods):
 def test_resolvers_query_the_latest_blessed_model(bigquery_dataflow):
     _, compiled = bigquery_dataflow
     spec = _spec(compiled)
-    blessing = kfp_local_launcher.executor_spec(spec, BLESSING_RESOLVER).resolver
-    model = kfp_local_launcher.executor_spec(spec, MODEL_RESOLVER).resolver
+    blessing = kfp_local.executor_spec(spec, BLESSING_RESOLVER).resolver
+    model = kfp_local.executor_spec(spec, MODEL_RESOLVER).resolver
     assert "metadata.blessed.number_value=1" in blessing.output_artifact_queries["model_blessing"].filter
     assert "current_model_id" in model.output_artifact_queries["model"].filter
 
@@ -142,7 +142,7 @@ def test_resolvers_query_the_latest_blessed_model(bigquery_dataflow):
 def test_the_drift_baseline_resolver_queries_a_stock_tfx_type(bigquery_dataflow):
     """A custom type would compile to schema_title="tfx.Artifact", which matches nothing."""
     spec = _spec(bigquery_dataflow[1])
-    baseline = kfp_local_launcher.executor_spec(spec, BASELINE_RESOLVER).resolver
+    baseline = kfp_local.executor_spec(spec, BASELINE_RESOLVER).resolver
     query = baseline.output_artifact_queries["baseline"].filter
     assert query == 'schema_title="tfx.Statistics" AND state=LIVE'
 

@@ -11,7 +11,7 @@ from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
 from pipeline.components.data_gate import drift
 from pipeline.config import DEFAULT_SCHEMA, DriftCheck, DriftConfig
-from tests.conftest import SAMPLE_CSV
+from tests.support.sample import SAMPLE_CSV
 
 H = statistics_pb2.Histogram
 

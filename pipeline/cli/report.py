@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from pipeline import profiles
-from pipeline.lineage.cli import add_store_arguments, handles_bad_input, open_lineage
+from pipeline.cli.common import add_store_arguments, handles_bad_input, open_lineage
 
 
 @handles_bad_input

@@ -1,6 +1,6 @@
 """``python -m pipeline accept-drift <run> --reason ...``: accept a blocked run's data as the new baseline.
 
-See :mod:`pipeline.drift_acceptance`. The run may be named by its id, a unique
+See :mod:`pipeline.metadata.drift_acceptance`. The run may be named by its id, a unique
 prefix, or ``latest``; who accepted defaults to the login name.
 """
 
@@ -10,16 +10,15 @@ import argparse
 import getpass
 import sys
 
-EXIT_BAD_INPUT = 2
+from pipeline.cli.common import ExitCode, add_profile_arguments, quiet_libraries
 
 
 def cmd_accept_drift(args: argparse.Namespace) -> int:
     from pipeline import profiles
-    from pipeline.cli import _quiet_libraries
-    from pipeline.drift_acceptance import AcceptanceError, accept
     from pipeline.metadata import MetadataConfigError, open_store
+    from pipeline.metadata.drift_acceptance import AcceptanceError, accept
 
-    _quiet_libraries(verbose=False)
+    quiet_libraries(verbose=False)
     try:
         config = profiles.load_profile(args.profile, root=args.root, data=args.data)
         store = open_store(config.metadata)
@@ -28,7 +27,7 @@ def cmd_accept_drift(args: argparse.Namespace) -> int:
                             accepted_by=args.by or getpass.getuser(), reason=args.reason)
     except (AcceptanceError, MetadataConfigError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return ExitCode.BAD_INPUT
     print(f"Drift of run {acceptance.run_id} accepted by {acceptance.accepted_by} "
           f"at {acceptance.accepted_at} (MLMD execution {acceptance.execution_id}): {acceptance.reason}")
     print(f"  new data baseline: {acceptance.baseline_uri}")
@@ -38,9 +37,9 @@ def cmd_accept_drift(args: argparse.Namespace) -> int:
 
 def _resolve_run(store, name: str) -> str:  # noqa: ANN001
     """A run id from 'latest', an id or a unique prefix."""
-    from pipeline import mlmd_queries
+    from pipeline.metadata import queries
 
-    ids = mlmd_queries.run_ids(store)
+    ids = queries.run_ids(store)
     if name == "latest":
         if not ids:
             raise ValueError("the store has no runs")
@@ -54,8 +53,6 @@ def _resolve_run(store, name: str) -> str:  # noqa: ANN001
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from pipeline.cli import add_profile_arguments
-
     parser = subparsers.add_parser(
         "accept-drift", help="accept a run blocked for drift: its data becomes the new drift baseline")
     add_profile_arguments(parser)

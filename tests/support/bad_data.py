@@ -11,7 +11,7 @@ import gzip
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import read_sample_rows
+from tests.support.sample import read_sample_rows
 
 ROWS = 400
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from ml_metadata import metadata_store
 
-from pipeline import mlmd_queries
+from pipeline.metadata import queries as mlmd_queries
 
 EXAMPLE_GEN = "CsvExampleGen"
 TRANSFORM = "Transform"

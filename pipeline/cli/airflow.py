@@ -1,7 +1,7 @@
 """``python -m pipeline compile`` and ``python -m pipeline launch-node``: the scheduler side.
 
 ``compile`` is a deployment step (it imports TFX); ``launch-node`` is what each Airflow
-task runs, in the pipeline's own environment. See :mod:`pipeline.runners.compiled`.
+task runs, in the pipeline's own environment. See :mod:`pipeline.runners.airflow`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,14 @@ import logging
 import sys
 from pathlib import Path
 
+from pipeline.cli.common import (
+    ExitCode,
+    add_profile_arguments,
+    add_training_arguments,
+    add_verbose_argument,
+    build_config,
+    quiet_libraries,
+)
 from pipeline.config import REPO_ROOT
 
 log = logging.getLogger("pipeline")
@@ -21,61 +29,56 @@ DEFAULT_MANIFEST = REPO_ROOT / "build" / "airflow" / "taxi-edge.json"
 
 def cmd_compile(args: argparse.Namespace) -> int:
     """Compiles the profile's pipeline to an IR file and the manifest the DAG reads."""
-    from pipeline.cli import _build_config, _quiet_libraries
-    from pipeline.runners import compiled
+    from pipeline.runners import airflow as airflow_runner
 
-    _quiet_libraries(args.verbose)
-    config = _build_config(args)
+    quiet_libraries(args.verbose)
+    config = build_config(args)
     if args.schedule is not None:
         schedule = None if args.schedule.lower() == "none" else args.schedule
         config = config.with_overrides(airflow=dataclasses.replace(config.airflow, schedule=schedule))
-    manifest = compiled.compile_to(config, args.out, python=args.python)
+    manifest = airflow_runner.compile_to(config, args.out, python=args.python)
     nodes = ", ".join(node["id"] for node in manifest.data["nodes"])
     print(f"Compiled {config.pipeline_name} ({config.profile}) to {manifest.path} and {manifest.ir_path}")
     print(f"  nodes: {nodes}")
     print(f"  schedule: {config.airflow.schedule}, retries: {config.airflow.retries}")
-    return 0
+    return ExitCode.OK
 
 
 def cmd_launch_node(args: argparse.Namespace) -> int:
     """Launches one node of one pipeline run; exit code 1 if it fails."""
-    from pipeline.cli import _quiet_libraries
-    from pipeline.runners import compiled
+    from pipeline.runners import airflow as airflow_runner
 
-    _quiet_libraries(verbose=True)
-    manifest = compiled.read_manifest(args.manifest)
+    quiet_libraries(verbose=True)
+    manifest = airflow_runner.read_manifest(args.manifest)
     log.info("launching %s of run %s (%s)", args.node, args.run_id, manifest.path)
     from pipeline.metadata import MetadataUnavailable
 
     try:
-        result = compiled.launch(manifest, args.run_id, args.node, enable_cache=not args.no_cache)
+        result = airflow_runner.launch(manifest, args.run_id, args.node, enable_cache=not args.no_cache)
     except MetadataUnavailable as error:
         print(f"error: {args.node}: {error}", file=sys.stderr)
-        return 1  # a failed task: the scheduler's retry continues the run
+        return ExitCode.FAILED  # a failed task: the scheduler's retry continues the run
     print(f"{result.node_id}: {result.state} in {result.seconds:.1f} s "
           f"(execution {result.execution_id}, run {args.run_id})", flush=True)
     if result.state in ("failed", "canceled"):
         print(f"{result.node_id} did not complete", file=sys.stderr)
-        return 1
-    return 0
+        return ExitCode.FAILED
+    return ExitCode.OK
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    from pipeline.cli import add_drift_argument, add_profile_arguments
-
     compile_parser = commands.add_parser(
         "compile", help="compile the pipeline for a scheduler (IR file + JSON manifest for dags/)")
     add_profile_arguments(compile_parser)
     compile_parser.add_argument("--out", type=Path, default=DEFAULT_MANIFEST,
                                 help=f"manifest path; the IR goes next to it as .pb "
                                      f"(default: {DEFAULT_MANIFEST})")
-    compile_parser.add_argument("--train-steps", type=int, default=None, help="override the training steps")
-    add_drift_argument(compile_parser)
+    add_training_arguments(compile_parser)
     compile_parser.add_argument("--schedule", default=None,
                                 help="Airflow schedule (cron or @daily; 'none' for manual runs only)")
     compile_parser.add_argument("--python", default=None,
                                 help="interpreter that runs the tasks (default: this one)")
-    compile_parser.add_argument("-v", "--verbose", action="store_true", help="show TFX logs")
+    add_verbose_argument(compile_parser, "TFX logs")
     compile_parser.set_defaults(func=cmd_compile)
 
     launch = commands.add_parser("launch-node", help="run one node of one pipeline run (an Airflow task)")

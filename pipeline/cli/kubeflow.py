@@ -15,7 +15,12 @@ import sys
 from pathlib import Path
 
 from pipeline import profiles
-from pipeline.cli import _quiet_libraries, add_profile_arguments
+from pipeline.cli.common import (
+    add_profile_arguments,
+    add_verbose_argument,
+    apply_run_overrides,
+    quiet_libraries,
+)
 from pipeline.config import DEFAULT_SCHEMA, PipelineConfig
 
 log = logging.getLogger(__name__)
@@ -36,7 +41,7 @@ def _add_cloud_arguments(parser: argparse.ArgumentParser) -> None:
                         "otherwise CSV files under --data)")
     parser.add_argument("--no-dataflow", action="store_true", help="run Beam inside the component pods")
     parser.add_argument("--train-steps", type=int, default=None, help="override the training steps")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show TFX and Beam logs")
+    add_verbose_argument(parser)
 
 
 def cloud_config(args: argparse.Namespace) -> PipelineConfig:
@@ -49,14 +54,12 @@ def cloud_config(args: argparse.Namespace) -> PipelineConfig:
         config = profiles.load_profile(args.profile, root=args.root, data=args.data)
         config = config.with_overrides(image=args.image or profiles.default_image(args.project, args.region
                                                                                   or profiles.DEFAULT_REGION))
-    if args.train_steps is not None:
-        config = config.with_training(train_steps=args.train_steps)
-    return config
+    return apply_run_overrides(config, args)
 
 
 def _config_or_error(args: argparse.Namespace):  # noqa: ANN202
     """The cloud config, or None after printing why it cannot be built."""
-    _quiet_libraries(args.verbose)
+    quiet_libraries(args.verbose)
     try:
         return cloud_config(args)
     except ValueError as error:
@@ -74,12 +77,12 @@ def cmd_compile(args: argparse.Namespace) -> int:
     print(f"Profile {config.profile}: image {config.image}, pipeline root {config.pipeline_root}")
     print(f"KFP package (open-source KFP):     {compiled.kfp_package}")
     print(f"PipelineJob (Vertex AI Pipelines): {compiled.vertex_job}")
-    from pipeline.runners import kfp_local_launcher
+    from pipeline.runners import kfp_local
 
-    spec = kfp_local_launcher.load_pipeline_spec(compiled.kfp_package)
-    upstream = kfp_local_launcher.upstream_tasks(spec)
-    for name in kfp_local_launcher.task_order(spec):
-        image = kfp_local_launcher.task_image(spec, name) or "(resolver)"
+    spec = kfp_local.load_pipeline_spec(compiled.kfp_package)
+    upstream = kfp_local.upstream_tasks(spec)
+    for name in kfp_local.task_order(spec):
+        image = kfp_local.task_image(spec, name) or "(resolver)"
         print(f"  task {name}  <- {', '.join(sorted(upstream[name])) or '-'}  [{image}]")
     return 0
 
@@ -115,8 +118,8 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
 def cmd_run_local(args: argparse.Namespace) -> int:
     """Compiles the gke pipeline with local folders and runs the compiled spec's tasks here."""
-    _quiet_libraries(args.verbose)
-    from pipeline.runners import kfp_local_launcher, kubeflow
+    quiet_libraries(args.verbose)
+    from pipeline.runners import kfp_local, kubeflow
 
     root = Path(args.root or "outputs/kfp-local").resolve()
     config = profiles.gke(root=str(root), data=Path(args.data or profiles.DEFAULT_DATA).resolve(),
@@ -126,7 +129,7 @@ def cmd_run_local(args: argparse.Namespace) -> int:
         config = config.with_training(train_steps=args.train_steps)
     compiled = kubeflow.compile_pipeline(config, root / "compiled")
     print(f"Compiled {compiled.kfp_package}; executing its tasks locally", flush=True)
-    result = kfp_local_launcher.run_pipeline(
+    result = kfp_local.run_pipeline(
         compiled.kfp_package, root / "kfp-root", cwd=profiles.REPO_ROOT,
         on_task=lambda name, i, n: print(f"[{i}/{n}] {name} ...", flush=True),
     )

@@ -8,7 +8,8 @@ import pytest
 from tfx.orchestration.local import runner_utils
 
 from pipeline import profiles
-from pipeline.runners import compiled, ir
+from pipeline.runners import airflow as airflow_runner
+from pipeline.runners import ir
 
 SECRET = "s3cret-never-on-disk"
 
@@ -20,7 +21,8 @@ def manifest(tmp_path_factory):
                                   "EDGE_AIRFLOW_SCHEDULE": "0 4 * * *"})
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MLMD_MYSQL_PASSWORD", SECRET)
-        return compiled.compile_to(config, folder / "out" / "taxi-edge.json", python="/opt/venv/bin/python")
+        return airflow_runner.compile_to(config, folder / "out" / "taxi-edge.json",
+                                         python="/opt/venv/bin/python")
 
 
 def test_manifest_lists_the_compiled_nodes_and_their_upstreams(manifest):
@@ -45,7 +47,7 @@ def test_no_secret_is_written_to_disk(manifest):
 
 def test_loading_fills_the_password_from_the_environment(manifest, monkeypatch):
     monkeypatch.setenv("MLMD_MYSQL_PASSWORD", "from-the-worker")
-    loaded = compiled.load_ir(compiled.read_manifest(manifest.path))
+    loaded = airflow_runner.load_ir(airflow_runner.read_manifest(manifest.path))
     mysql = runner_utils.extract_local_deployment_config(loaded).metadata_connection_config
     assert mysql.database_connection_config.mysql.password == "from-the-worker"
     assert mysql.database_connection_config.mysql.host == "db.internal"
@@ -57,10 +59,10 @@ def test_an_ir_that_does_not_match_its_manifest_is_refused(manifest, tmp_path, m
     copy = tmp_path / "taxi-edge.json"
     copy.write_text(manifest.path.read_text())
     (tmp_path / "taxi-edge.pb").write_bytes(manifest.ir_path.read_bytes() + b"\x00")
-    with pytest.raises(compiled.CompiledPipelineError, match="recompile"):
-        compiled.load_ir(compiled.read_manifest(copy))
+    with pytest.raises(airflow_runner.CompiledPipelineError, match="recompile"):
+        airflow_runner.load_ir(airflow_runner.read_manifest(copy))
 
 
 def test_a_missing_manifest_names_the_compile_command(tmp_path):
-    with pytest.raises(compiled.CompiledPipelineError, match="python -m pipeline compile"):
-        compiled.read_manifest(tmp_path / "nothing.json")
+    with pytest.raises(airflow_runner.CompiledPipelineError, match="python -m pipeline compile"):
+        airflow_runner.read_manifest(tmp_path / "nothing.json")

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.run_lock import ConcurrentRunError, exclusive_store
+from pipeline.runners.local.lock import ConcurrentRunError, exclusive_store
 
 HOLD = """
 import sys, time
-from pipeline.run_lock import exclusive_store
+from pipeline.runners.local.lock import exclusive_store
 with exclusive_store(sys.argv[1]):
     print("held", flush=True)
     time.sleep(60)

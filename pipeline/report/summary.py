@@ -7,15 +7,26 @@ shows what was recorded, not what the runner believes happened.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ml_metadata import metadata_store
 
-from pipeline import mlmd_queries
 from pipeline.components.data_gate.drift import SUMMARY_FILE, DriftMeasurement
-from pipeline.runners.ir import NodeResult
+from pipeline.metadata import queries
 
-OUTPUT_EVENTS = mlmd_queries.OUTPUT_EVENTS
+OUTPUT_EVENTS = queries.OUTPUT_EVENTS
+
+
+class NodeResult(Protocol):
+    """What a runner reports about one node (``pipeline.runners.ir.NodeResult`` has this shape).
+
+    A protocol, so that reading the store never imports the runners (and TFX with them).
+    """
+
+    node_id: str
+    state: str
+    seconds: float
+    execution_id: int | None
 
 
 @dataclass
@@ -72,14 +83,14 @@ def drift_facts(artifact: Any) -> DriftFacts:
 
     The gate records ``drift_action`` only when drift checks are enabled.
     """
-    action = mlmd_queries.property_value(artifact, "drift_action")
-    findings = mlmd_queries.property_value(artifact, "drift_findings")
+    action = queries.property_value(artifact, "drift_action")
+    findings = queries.property_value(artifact, "drift_findings")
     return DriftFacts(
         artifact_id=artifact.id,
         enabled=action is not None,
-        checked=mlmd_queries.property_value(artifact, "drift_checked") == 1,
+        checked=queries.property_value(artifact, "drift_checked") == 1,
         action=action,  # type: ignore[arg-type]
-        baseline_uri=mlmd_queries.property_value(artifact, "baseline_uri"),  # type: ignore[arg-type]
+        baseline_uri=queries.property_value(artifact, "baseline_uri"),  # type: ignore[arg-type]
         findings=findings,  # type: ignore[arg-type]
     )
 
@@ -113,7 +124,7 @@ def read_drift_file(facts: DriftFacts, uri: str) -> None:
 
 def outputs_of(store: metadata_store.MetadataStore, execution_id: int) -> dict[str, list[Any]]:
     """Output artifacts of an execution keyed by output name (e.g. 'blessing')."""
-    return mlmd_queries.artifacts_by_key(store, execution_id, OUTPUT_EVENTS)
+    return queries.artifacts_by_key(store, execution_id, OUTPUT_EVENTS)
 
 
 def _int_property(artifact: Any, name: str) -> int | None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import cli
+from pipeline.cli.common import build_config
 from pipeline.config import REPO_ROOT
 
 
@@ -48,5 +49,5 @@ def test_unknown_profile_is_rejected(tmp_path: Path):
 ])
 def test_drift_flag_sets_the_drift_action(tmp_path: Path, flag, enabled, action):
     args = cli.build_parser().parse_args(["run", "--root", str(tmp_path), *flag])
-    drift = cli._build_config(args).data_gate.drift
+    drift = build_config(args).data_gate.drift
     assert (drift.enabled, drift.action) == (enabled, action)

@@ -27,7 +27,7 @@ from pathlib import Path
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-from pipeline import mlmd_queries
+from pipeline.metadata import queries as mlmd_queries
 
 EXECUTION_TYPE = "pipeline.DriftAcceptance"
 # The MLMD type of pipeline.components.data_baseline's DataBaseline (TFX's stock Statistics

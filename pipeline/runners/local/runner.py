@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pipeline.config import PipelineConfig, SqliteMetadata
 from pipeline.metadata import ensure_reachable
 from pipeline.pipeline import create_pipeline
-from pipeline.run_lock import exclusive_store
 from pipeline.runners import ir
+from pipeline.runners.local.lock import exclusive_store
 from pipeline.spans import SPAN_RANGE_PARAMETER, range_config_json
 
 log = logging.getLogger(__name__)

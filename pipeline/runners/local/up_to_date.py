@@ -66,10 +66,11 @@ def record_path(config: PipelineConfig) -> Path:
     return Path(config.pipeline_root).parent / RECORD_NAME
 
 
-def save_record(config: PipelineConfig, run_id: str, summary_text: str, pushed: str | None) -> None:
-    """Called after a successful run only."""
+def save_record(config: PipelineConfig, taken_before: str, run_id: str, summary_text: str,
+                pushed: str | None) -> None:
+    """Called after a successful run only, with the fingerprint taken before it started."""
     record = {
-        "fingerprint": fingerprint(config),
+        "fingerprint": taken_before,
         "run_id": run_id,
         "summary": summary_text,
         "pushed_destination": pushed,
@@ -84,8 +85,11 @@ def forget(config: PipelineConfig) -> None:
     record_path(config).unlink(missing_ok=True)
 
 
-def unchanged_run(config: PipelineConfig) -> dict[str, Any] | None:
-    """The last successful run's record if nothing changed since, else None."""
+def unchanged_run(config: PipelineConfig, current: str | None = None) -> dict[str, Any] | None:
+    """The last successful run's record if nothing changed since, else None.
+
+    ``current`` is this moment's :func:`fingerprint` (computed here when not given).
+    """
     path = record_path(config)
     if not path.is_file():
         return None
@@ -98,6 +102,6 @@ def unchanged_run(config: PipelineConfig) -> dict[str, Any] | None:
     pushed = record.get("pushed_destination")
     if pushed and not Path(pushed).exists():
         return None
-    if record.get("fingerprint") != fingerprint(config):
+    if record.get("fingerprint") != (current or fingerprint(config)):
         return None
     return record

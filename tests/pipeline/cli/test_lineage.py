@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from pipeline.config import REPO_ROOT
-from tests.pipeline.lineage.mlmd_builder import StoreBuilder, two_run_store
+from tests.support.mlmd_builder import StoreBuilder, two_run_store
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from pipeline.report.summary import format_summary, summarise
 from pipeline.runners.ir import NodeResult
-from pipeline.summary import format_summary, summarise
-from tests.pipeline.lineage.mlmd_builder import StoreBuilder
+from tests.support.mlmd_builder import StoreBuilder
 
 RUN = "2026-02-01T10:00:00"
 BASELINE = "/out/DataBaselineRecorder/baseline/11"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.runners import kfp_local_launcher as launcher
+from pipeline.runners import kfp_local as launcher
 
 # A "container" that does what a KFP component does: read the ExecutorInput, write its
 # output artifact under the given URI, report metadata in executor_output.json.
@@ -157,13 +157,13 @@ def test_resolvers_find_the_model_of_the_newest_blessing_of_this_pipeline(tmp_pa
     store = _store(tmp_path)
     resolver = pipeline_spec_pb2.PipelineDeploymentConfig.ResolverSpec()
     resolver.output_artifact_queries["model_blessing"].filter = BLESSING_FILTER
-    [blessing] = launcher._resolve(resolver, {}, store)["model_blessing"]
+    [blessing] = launcher.resolve_queries(resolver, {}, store)["model_blessing"]
     assert blessing["uri"] == "/b/r2"  # r3 is newer but not blessed; x belongs to another pipeline
 
     model_resolver = pipeline_spec_pb2.PipelineDeploymentConfig.ResolverSpec()
     model_resolver.output_artifact_queries["model"].filter = MODEL_FILTER
     inputs = {"inputs": {"artifacts": {"input": {"artifacts": [blessing]}}}}
-    [model] = launcher._resolve(model_resolver, inputs, store)["model"]
+    [model] = launcher.resolve_queries(model_resolver, inputs, store)["model"]
     assert model["uri"] == "/m/r2"
 
 
@@ -174,7 +174,7 @@ def test_resolvers_find_nothing_on_a_first_run(tmp_path: Path):
     model_resolver = pipeline_spec_pb2.PipelineDeploymentConfig.ResolverSpec()
     model_resolver.output_artifact_queries["model"].filter = MODEL_FILTER
     inputs = {"inputs": {"artifacts": {"input": {"artifacts": []}}}}
-    assert launcher._resolve(model_resolver, inputs, empty) == {"model": []}
+    assert launcher.resolve_queries(model_resolver, inputs, empty) == {"model": []}
 
 
 def test_unsupported_filter_clauses_fail_loudly(tmp_path: Path):

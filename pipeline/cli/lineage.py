@@ -10,66 +10,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import functools
-import json
-import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipeline import profiles
-from pipeline.config import SqliteMetadata
-
-EXIT_BAD_INPUT = 2
-
-
-def add_store_arguments(parser: argparse.ArgumentParser, json_output: bool = True) -> None:
-    """Profile arguments plus --store (a SQLite MLMD file) and --json."""
-    from pipeline.cli import add_profile_arguments
-
-    add_profile_arguments(parser)
-    parser.add_argument("--store", type=Path, default=None,
-                        help="read this SQLite MLMD file instead of the profile's store")
-    if json_output:
-        parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
-
-
-def metadata_of(args: argparse.Namespace):  # noqa: ANN201
-    """The metadata settings the command should read."""
-    if getattr(args, "store", None) is not None:
-        return SqliteMetadata(str(args.store.resolve()))
-    return profiles.load_profile(args.profile, root=args.root, data=args.data).metadata
-
-
-def open_lineage(args: argparse.Namespace):  # noqa: ANN201
-    from pipeline.lineage.api import Lineage
-    from pipeline.lineage.store import describe, open_read_only
-
-    meta = metadata_of(args)
-    return Lineage(open_read_only(meta), where=describe(meta))
-
-
-def handles_bad_input(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Turns the errors a user can cause into one clear line and a non-zero exit."""
-
-    @functools.wraps(command)
-    def wrapper(args: argparse.Namespace) -> int:
-        from pipeline.cli import _quiet_libraries
-        from pipeline.lineage.store import LineageError
-        from pipeline.metadata import MetadataConfigError
-
-        _quiet_libraries(verbose=False)
-        try:
-            return command(args)
-        except (LineageError, MetadataConfigError, ValueError) as error:
-            print(f"error: {error}", file=sys.stderr)
-            return EXIT_BAD_INPUT
-
-    return wrapper
-
-
-def print_json(value: Any) -> None:
-    print(json.dumps(value, indent=2, sort_keys=False, default=str))
+from pipeline.cli.common import add_store_arguments, handles_bad_input, open_lineage, print_json
 
 
 @handles_bad_input

@@ -13,18 +13,11 @@ from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 from pipeline.config import MetadataConfig, SqliteMetadata
-from pipeline.metadata import MetadataConfigError, connection_config
+from pipeline.metadata.connection import MetadataConfigError, connection_config, describe
 
 
 class LineageError(Exception):
     """A question the store cannot answer (unknown run or artifact, empty or missing store)."""
-
-
-def describe(meta: MetadataConfig) -> str:
-    """Where the store is, for messages (never includes a password)."""
-    if isinstance(meta, SqliteMetadata):
-        return meta.path
-    return f"{type(meta).__name__}({getattr(meta, 'host', '')}/{getattr(meta, 'database', '')})"
 
 
 def open_read_only(meta: MetadataConfig) -> metadata_store.MetadataStore:

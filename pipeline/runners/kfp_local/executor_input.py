@@ -1,0 +1,88 @@
+"""The ExecutorInput a KFP launcher hands a task, and the ExecutorOutput it reads back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from google.protobuf import json_format
+from kfp.pipeline_spec import pipeline_spec_pb2
+
+if TYPE_CHECKING:
+    from pipeline.runners.kfp_local.driver import TaskResult
+
+
+def _input_parameter_values(task: pipeline_spec_pb2.PipelineTaskSpec, runtime_parameters: Mapping[str, Any],
+                            produced: Mapping[str, TaskResult]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, parameter in task.inputs.parameters.items():
+        which = parameter.WhichOneof("kind")
+        if which == "runtime_value":
+            values[name] = json_format.MessageToDict(parameter.runtime_value.constant)
+        elif which == "component_input_parameter":
+            values[name] = runtime_parameters[parameter.component_input_parameter]
+        elif which == "task_output_parameter":
+            source = parameter.task_output_parameter
+            values[name] = produced[source.producer_task].parameters[source.output_parameter_key]
+        else:
+            raise ValueError(f"input parameter {name}: unsupported kind {which}")
+    return values
+
+
+def build_executor_input(spec: pipeline_spec_pb2.PipelineSpec, task_name: str,
+                         produced: Mapping[str, TaskResult], task_root: Path, run_id: str,
+                         runtime_parameters: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The ExecutorInput (as a JSON dict) a KFP launcher would hand this task."""
+    task = spec.root.dag.tasks[task_name]
+    component = spec.components[task.component_ref.name]
+    artifacts = {}
+    for name, source in task.inputs.artifacts.items():
+        if not source.HasField("task_output_artifact"):
+            raise ValueError(f"{task_name}.{name}: only task outputs are supported as input artifacts")
+        producer = source.task_output_artifact
+        upstream = produced[producer.producer_task].outputs
+        artifacts[name] = {"artifacts": upstream.get(producer.output_artifact_key, [])}
+    outputs: dict[str, Any] = {"artifacts": {}, "parameters": {},
+                               "outputFile": str(task_root / "executor_output.json")}
+    for key, definition in component.output_definitions.artifacts.items():
+        outputs["artifacts"][key] = {"artifacts": [{
+            "name": f"local-kfp/{run_id}/{task_name}/{key}",
+            "type": json_format.MessageToDict(definition.artifact_type),
+            "uri": str(task_root / key),
+            "metadata": {},
+        }]}
+    for key in component.output_definitions.parameters:
+        outputs["parameters"][key] = {"outputFile": str(task_root / "parameters" / key)}
+    executor_input = {
+        "inputs": {
+            "parameterValues": _input_parameter_values(task, runtime_parameters or {}, produced),
+            "artifacts": artifacts,
+        },
+        "outputs": outputs,
+    }
+    # Round-trip through the proto: what we hand over is exactly what KFP could.
+    message = pipeline_spec_pb2.ExecutorInput()
+    json_format.ParseDict(executor_input, message)
+    return json_format.MessageToDict(message)
+
+
+def read_executor_output(path: Path, executor_input: Mapping[str, Any]) -> tuple[dict, dict]:
+    """Output artifacts (spec types kept, executor's URIs and metadata taken) and output parameters."""
+    declared_outputs = executor_input["outputs"].get("artifacts", {})
+    outputs = {key: value["artifacts"] for key, value in declared_outputs.items()}
+    if not path.is_file():
+        return outputs, {}
+    message = pipeline_spec_pb2.ExecutorOutput()
+    json_format.Parse(path.read_text(), message)
+    reported = json_format.MessageToDict(message)
+    for key, artifact_list in reported.get("artifacts", {}).items():
+        declared = outputs.get(key)
+        if not declared:
+            raise ValueError(f"executor reported an undeclared output artifact {key!r}")
+        merged = []
+        for declared_artifact, artifact in zip(declared, artifact_list.get("artifacts", []), strict=False):
+            merged.append({**declared_artifact, "uri": artifact.get("uri", declared_artifact["uri"]),
+                           "metadata": artifact.get("metadata", {})})
+        outputs[key] = merged
+    return outputs, reported.get("parameterValues", {})

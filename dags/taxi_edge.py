@@ -13,6 +13,13 @@ or the ``pipeline_run_id`` param to continue an earlier run). A retried or clear
 task relaunches only its node in that run: TFX's launcher reuses the node's
 execution, so finished components are never redone.
 
+With spanned data (one folder per day, ``YYYY-MM-DD/``; see ``pipeline/spans.py``)
+each run reads the folder of its logical date (``ds``), so ``catchup`` or ``airflow
+dags backfill`` runs one pipeline run per date, in order (``max_active_runs`` 1). A
+rerun of a date retrains and pushes nothing: TFX's cache serves every node. A date
+without a folder, and a data gate that blocks (drift, anomalies), fail the task
+without retries (:class:`PipelineNodeOperator`); a lost database is retried.
+
 Environment read at parse time: ``EDGE_AIRFLOW_MANIFEST`` (default
 ``<repo>/build/airflow/taxi-edge.json``). Task processes inherit the worker's
 environment, which carries the MLMD credentials (``MLMD_MYSQL_PASSWORD`` or
@@ -27,6 +34,8 @@ import os
 import shlex
 from pathlib import Path
 
+from airflow.exceptions import AirflowFailException, AirflowSkipException
+
 try:  # Airflow 3: the task SDK and the standard provider
     from airflow.providers.standard.operators.bash import BashOperator
     from airflow.sdk import DAG, Param
@@ -39,6 +48,30 @@ MANIFEST_FORMAT = 1
 DEFAULT_MANIFEST = Path(__file__).resolve().parent.parent / "build" / "airflow" / "taxi-edge.json"
 RUN_ID_TEMPLATE = "{{ params.pipeline_run_id or (dag.dag_id ~ '__' ~ run_id) }}"
 NO_CACHE_TEMPLATE = "{{ '--no-cache' if params.disable_cache else '' }}"
+# The span a run reads: the ``span_date`` param, else the run's logical date (``ds``;
+# absent for an Airflow 3 manual run without one: then the newest span).
+SPAN_DATE_TEMPLATE = "{{ params.span_date or (ds | default('')) }}"
+
+
+class PipelineNodeOperator(BashOperator):
+    """A BashOperator whose "a retry cannot fix this" exit codes fail the task without retries.
+
+    BashOperator turns a non-zero exit into a retryable failure, and ``skip_on_exit_code``
+    into a skip. A closed data gate (drift, anomalies) or a date without data is
+    neither: the task must fail, at once, and stay failed until someone acts (accept
+    the drift, fix or deliver the data, then clear the task). So those codes are given
+    to ``skip_on_exit_code`` and the skip is raised again as ``AirflowFailException``,
+    Airflow's (2.10 and 3) exception for "fail, do not retry". A lost database still
+    exits 1 and is retried as before.
+    """
+
+    def execute(self, context):  # noqa: ANN001, ANN201 - Airflow's signature
+        try:
+            return super().execute(context)
+        except AirflowSkipException as skip:
+            raise AirflowFailException(
+                f"{self.task_id}: the pipeline refused this run's data ({skip}); not retried: see the task "
+                "log, then accept the drift or fix the data and clear the task") from skip
 
 
 def read_manifest(path: Path) -> dict:
@@ -60,7 +93,13 @@ def launch_command(manifest_path: Path, manifest: dict, node_id: str) -> str:
     python, workdir = manifest["python"], manifest["workdir"]
     return (f"cd {shlex.quote(workdir)} && exec {shlex.quote(python)} -m pipeline launch-node "
             f"--manifest {shlex.quote(str(manifest_path))} --node {shlex.quote(node_id)} "
-            f'--run-id "$EDGE_PIPELINE_RUN_ID" {NO_CACHE_TEMPLATE}')
+            f'--run-id "$EDGE_PIPELINE_RUN_ID" {NO_CACHE_TEMPLATE}'
+            + (' --date "$EDGE_SPAN_DATE"' if spanned(manifest) else ""))
+
+
+def spanned(manifest: dict) -> bool:
+    """The compiled data source has one folder per span: each run reads its logical date's."""
+    return manifest.get("data", {}).get("layout", "single") != "single"
 
 
 def build_dag(manifest_path: Path) -> DAG:
@@ -83,17 +122,22 @@ def build_dag(manifest_path: Path) -> DAG:
                 "", type="string",
                 description="continue this pipeline run (MLMD run id) instead of starting a new one"),
             "disable_cache": Param(False, type="boolean", description="rerun components even if cached"),
+            "span_date": Param(
+                "", type="string",
+                description="spanned data: read this day's folder (YYYY-MM-DD), not the logical date's"),
         },
         tags=["tfx", manifest["pipeline_name"]],
         doc_md=__doc__,
     )
     tasks = {}
+    not_retryable = settings.get("not_retryable_exit_codes") or None
     for node in manifest["nodes"]:
-        tasks[node["id"]] = BashOperator(
+        tasks[node["id"]] = PipelineNodeOperator(
             task_id=node["id"],
             bash_command=launch_command(manifest_path, manifest, node["id"]),
-            env={"EDGE_PIPELINE_RUN_ID": RUN_ID_TEMPLATE},
+            env={"EDGE_PIPELINE_RUN_ID": RUN_ID_TEMPLATE, "EDGE_SPAN_DATE": SPAN_DATE_TEMPLATE},
             append_env=True,
+            skip_on_exit_code=not_retryable,
             dag=dag,
         )
     for node in manifest["nodes"]:

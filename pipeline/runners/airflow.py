@@ -30,11 +30,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import REPO_ROOT, MetadataConfig, MySqlMetadata, PipelineConfig, SqliteMetadata
+from pipeline import spans
+from pipeline.config import (
+    REPO_ROOT,
+    CsvSource,
+    MetadataConfig,
+    MySqlMetadata,
+    PipelineConfig,
+    SqliteMetadata,
+)
 
 log = logging.getLogger(__name__)
 
 MANIFEST_FORMAT = 1
+EXAMPLE_GEN_NODE = "CsvExampleGen"
 _NO_PASSWORD_ENV = "EDGE_COMPILE_WITHOUT_PASSWORD"
 
 
@@ -90,13 +99,22 @@ def _secret_free(config: PipelineConfig) -> Iterator[PipelineConfig]:
             os.environ[_NO_PASSWORD_ENV] = previous
 
 
+def _data_settings(config: PipelineConfig) -> dict[str, Any]:
+    """What the scheduler side needs to know about the data: spanned or not, where, which node reads it."""
+    if isinstance(config.data, CsvSource):
+        return {"kind": "csv", "path": config.data.path, "layout": config.data.layout,
+                "example_gen": EXAMPLE_GEN_NODE}
+    return {"kind": type(config.data).__name__, "layout": "single"}
+
+
 def compile_to(config: PipelineConfig, manifest_path: Path, python: str | None = None,
-               workdir: Path = REPO_ROOT) -> Manifest:
+               workdir: Path = REPO_ROOT, not_retryable: tuple[int, ...] = ()) -> Manifest:
     """Compiles ``config``'s pipeline to ``<manifest>.pb`` and writes the manifest.
 
     ``python`` is the interpreter that runs the tasks (default: this one, i.e. the
     pipeline's environment); ``workdir`` is where it runs (the repository, so that
-    ``models.*`` imports).
+    ``models.*`` imports). ``not_retryable``: task exit codes the DAG fails without
+    retries (a closed data gate, a date without data).
     """
     from pipeline.pipeline import create_pipeline
     from pipeline.runners import ir
@@ -117,7 +135,8 @@ def compile_to(config: PipelineConfig, manifest_path: Path, python: str | None =
         "python": python or sys.executable,
         "workdir": str(Path(workdir).resolve()),
         "metadata": _metadata_settings(config.metadata),
-        "airflow": dataclasses.asdict(config.airflow),
+        "airflow": {**dataclasses.asdict(config.airflow), "not_retryable_exit_codes": list(not_retryable)},
+        "data": _data_settings(config),
         "nodes": [{"id": node, "upstream": ir.upstream_nodes(compiled)[node]}
                   for node in ir.node_ids(compiled)],
     }
@@ -156,8 +175,13 @@ def load_ir(manifest: Manifest):  # noqa: ANN201 - pipeline_pb2.Pipeline, import
     return compiled
 
 
-def launch(manifest: Manifest, run_id: str, node_id: str, enable_cache: bool = True):  # noqa: ANN201
+def launch(manifest: Manifest, run_id: str, node_id: str, enable_cache: bool = True,  # noqa: ANN201
+           span: int | None = None):
     """Launches one node of pipeline run ``run_id``; returns its :class:`ir.NodeResult`.
+
+    ``span`` (spanned data) is the span this run reads; every task of a run gets the
+    same one (None: the newest). The node that reads the data first checks that the
+    span's folder is there (:class:`pipeline.spans.SpanNotFound` otherwise).
 
     Launching a node twice in one run is safe: TFX's launcher reuses the run's
     execution of the node (a finished one is not run again; an interrupted one is
@@ -170,7 +194,13 @@ def launch(manifest: Manifest, run_id: str, node_id: str, enable_cache: bool = T
     compiled = load_ir(manifest)
     if node_id not in ir.node_ids(compiled):
         raise CompiledPipelineError(f"{manifest.path} has no node {node_id!r}")
-    bound = ir.bind_run_id(compiled, run_id)
+    data = manifest.data.get("data", {})
+    if span is not None and data.get("layout", "single") == "single":
+        raise CompiledPipelineError(f"{manifest.path}: the compiled data source has no spans; "
+                                    "--span/--date do not apply")
+    if node_id == data.get("example_gen") and data.get("layout", "single") != "single":
+        span = spans.check_span(data["path"], data["layout"], span)
+    bound = ir.bind_run_id(compiled, run_id, {spans.SPAN_RANGE_PARAMETER: spans.range_config_json(span)})
     if not enable_cache:
         for node in bound.nodes:
             node.pipeline_node.execution_options.caching_options.enable_cache = False

@@ -26,7 +26,9 @@ from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 from pipeline.metadata import queries as q
+from pipeline.metadata.drift_acceptance import acceptances
 from pipeline.metadata.read_only import LineageError
+from pipeline.metadata.spans import run_spans
 
 Execution = metadata_store_pb2.Execution
 Artifact = metadata_store_pb2.Artifact
@@ -81,6 +83,11 @@ class RunInfo:
     ended: str | None
     seconds: float
     components: list[ComponentRun] = field(default_factory=list)
+    span: int | None = None  # the data span ExampleGen read (spanned sources; else TFX's 0)
+    version: int | None = None
+    window: list[int] = field(default_factory=list)  # spans trained on, newest first
+    blocked: bool = False  # the data gate refused the run's data
+    drift_accepted: str | None = None  # "by <who> at <when>: <why>" when an operator accepted it
 
     @property
     def ran(self) -> list[str]:
@@ -271,6 +278,8 @@ class Lineage:
             status = "empty"
         else:
             status = "complete"
+        read = run_spans(self.store, run_id)
+        accepted = acceptances(self.store).get(run_id)
         first = min((e.create_time_since_epoch for _, e in executions), default=0)
         last = max((e.last_update_time_since_epoch for _, e in executions), default=0)
         return RunInfo(
@@ -281,6 +290,12 @@ class Lineage:
             ended=_iso(last),
             seconds=max(0.0, (last - first) / 1000),
             components=components,
+            span=read.span,
+            version=read.version,
+            window=read.window,
+            blocked=any(c.node_id == "DataGate" and c.state == "failed" for c in components),
+            drift_accepted=(f"by {accepted.accepted_by} at {accepted.accepted_at}: {accepted.reason}"
+                            if accepted else None),
         )
 
     def runs(self) -> list[RunInfo]:
@@ -488,7 +503,12 @@ class Lineage:
     def facts(self, ref: str) -> dict[str, Any]:
         """The comparable facts of one run, flat ('hyperparameters.train_steps': 150, ...)."""
         run_id = self.resolve_run(ref)
-        facts: dict[str, Any] = {"run.status": self.run(run_id).status}
+        run = self.run(run_id)
+        facts: dict[str, Any] = {"run.status": run.status}
+        if run.window:
+            facts["data.window"] = run.window
+        if run.version is not None:
+            facts["data.version"] = run.version
         executions = self.run_executions(run_id)
         for node, execution in sorted(executions.items()):
             outputs = q.artifacts_by_key(self.store, execution.id, q.OUTPUT_EVENTS)

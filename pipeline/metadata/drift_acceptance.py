@@ -4,8 +4,8 @@ When the data gate blocks a run for drift, the data may simply have changed for 
 (prices went up). An operator then runs ``python -m pipeline accept-drift <run>``;
 this module records, in MLMD:
 
-* an execution of type ``pipeline.DriftAcceptance`` in the pipeline's context and the
-  blocked run's context, with who accepted, when (UTC) and why;
+* an execution of type ``pipeline.DriftAcceptance`` in the pipeline's context, with who
+  accepted, when (UTC), why and the blocked run's id;
 * its input: the blocked run's statistics (the new span's data, as the gate saw it);
 * its output: a ``DataBaseline`` artifact holding a copy of those statistics, under
   ``<pipeline_root>/DriftAcceptance/<execution id>/``.
@@ -142,14 +142,15 @@ def accept(store: metadata_store.MetadataStore, pipeline_name: str, pipeline_roo
     baseline.custom_properties["statistics_uri"].string_value = statistics.uri
     baseline.custom_properties["accepted_run"].string_value = run_id
 
-    contexts = [store.get_context_by_type_and_name(mlmd_queries.PIPELINE_CONTEXT, pipeline_name),
-                store.get_context_by_type_and_name(mlmd_queries.RUN_CONTEXT, run_id)]
-    if contexts[0] is None:
+    # The pipeline's context only: the baseline resolver finds DataBaselines there. Not the
+    # blocked run's context, whose executions are its pipeline nodes (``blocked_run`` links them).
+    pipeline_context = store.get_context_by_type_and_name(mlmd_queries.PIPELINE_CONTEXT, pipeline_name)
+    if pipeline_context is None:
         raise AcceptanceError(f"no pipeline {pipeline_name!r} in this store")
     input_event = metadata_store_pb2.Event(artifact_id=statistics.id, type=metadata_store_pb2.Event.INPUT)
     input_event.path.steps.add().key = INPUT_KEY
     output_event = metadata_store_pb2.Event(type=metadata_store_pb2.Event.OUTPUT)
     output_event.path.steps.add().key = OUTPUT_KEY
     store.put_execution(execution, artifact_and_events=[(statistics, input_event), (baseline, output_event)],
-                        contexts=[c for c in contexts if c is not None], reuse_context_if_already_exist=True)
+                        contexts=[pipeline_context], reuse_context_if_already_exist=True)
     return Acceptance(run_id, accepted_by, accepted_at, reason, execution_id, str(target))

@@ -34,13 +34,13 @@ import os
 import shlex
 from pathlib import Path
 
-from airflow.exceptions import AirflowFailException, AirflowSkipException
-
 try:  # Airflow 3: the task SDK and the standard provider
     from airflow.providers.standard.operators.bash import BashOperator
     from airflow.sdk import DAG, Param
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 except ImportError:  # Airflow 2.10
     from airflow import DAG
+    from airflow.exceptions import AirflowFailException, AirflowSkipException
     from airflow.models.param import Param
     from airflow.operators.bash import BashOperator
 

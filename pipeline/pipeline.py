@@ -16,7 +16,7 @@ from pipeline.components.tflite_converter.component import TFLiteConverter
 from pipeline.config import BigQuerySource, CsvSource, PipelineConfig
 from pipeline.evaluation import eval_config
 from pipeline.metadata import connection_config
-from pipeline.spans import INPUT_SPLIT, SPAN_RANGE_PARAMETER, input_pattern
+from pipeline.spans import INPUT_SPLIT, NEWEST, SPAN_RANGE_PARAMETER, input_pattern
 from pipeline.training_window import WINDOW_KEY, training_window
 
 
@@ -24,7 +24,7 @@ def _example_gen(config: PipelineConfig) -> tfx.dsl.components.base.base_compone
     """CSV files on-prem and on a laptop; a BigQuery query in the cloud.
 
     A spanned CSV source reads one span per run: the pattern finds the span folders,
-    the ``span_range`` runtime parameter picks one (empty: the newest).
+    the ``span_range`` runtime parameter picks one (default: the newest).
     """
     if isinstance(config.data, CsvSource) and config.data.spanned:
         return tfx.components.CsvExampleGen(
@@ -32,7 +32,7 @@ def _example_gen(config: PipelineConfig) -> tfx.dsl.components.base.base_compone
             input_config=tfx.proto.Input(splits=[
                 tfx.proto.Input.Split(name=INPUT_SPLIT, pattern=input_pattern(config.data.layout))]),
             range_config=tfx.dsl.experimental.RuntimeParameter(
-                name=SPAN_RANGE_PARAMETER, ptype=str, default=""),
+                name=SPAN_RANGE_PARAMETER, ptype=str, default=NEWEST),
         )
     if isinstance(config.data, CsvSource):
         return tfx.components.CsvExampleGen(input_base=config.data.path)

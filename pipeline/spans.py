@@ -10,10 +10,11 @@ A CSV source is one folder. Its layout says how that folder is cut into spans
 
 ExampleGen reads one span per run, through TFX's own ``input_config`` patterns
 (``{YYYY}-{MM}-{DD}`` / ``{SPAN}``) and a ``RangeConfig``. Which span is a runtime
-parameter of the compiled pipeline (:data:`SPAN_RANGE_PARAMETER`): empty means the
-newest span present (TFX's driver finds it), otherwise a ``RangeConfig`` as JSON
-naming one span. The CLI fills it from ``--span``/``--date``, the Airflow DAG from the
-run's logical date, a Kubeflow run from the pipeline parameter of the same name.
+parameter of the compiled pipeline (:data:`SPAN_RANGE_PARAMETER`): a ``RangeConfig``
+as JSON, by default a rolling range of one span (the newest present; TFX's driver
+finds it), otherwise a static range naming one span. The CLI fills it from
+``--span``/``--date``, the Airflow DAG from the run's logical date, a Kubeflow run
+from the pipeline parameter of the same name.
 
 This module imports nothing heavy: the CLI and the scheduler side use it.
 """
@@ -30,6 +31,10 @@ SPAN_RANGE_PARAMETER = "span_range"
 # TFX's ExampleGen split name when the input is one split cut into train/eval by hash.
 INPUT_SPLIT = "single_split"
 EPOCH = datetime.date(1970, 1, 1)
+# The newest span, spelled as TFX's own default for a span pattern (a rolling range of one).
+# Not '': the Kubeflow v2 compiler drops an empty default, and a KFP run would then have to
+# be given the parameter.
+NEWEST = '{"rollingRange": {"numSpans": 1}}'
 
 _PATTERNS = {"date": "{YYYY}-{MM}-{DD}/*", "span": "span-{SPAN}/*"}
 _FOLDER = {"date": re.compile(r"^(\d{4})-(\d{2})-(\d{2})$"), "span": re.compile(r"^span-(\d+)$")}
@@ -109,9 +114,9 @@ def detect_layout(path: str | Path) -> str:
 
 
 def range_config_json(span: int | None) -> str:
-    """The ``span_range`` parameter value: one span as a TFX ``RangeConfig`` in JSON, or '' (newest)."""
+    """The ``span_range`` parameter value: one span as a TFX ``RangeConfig`` in JSON, or :data:`NEWEST`."""
     if span is None:
-        return ""
+        return NEWEST
     return json.dumps({"staticRange": {"startSpanNumber": span, "endSpanNumber": span}})
 
 

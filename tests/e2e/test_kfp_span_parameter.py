@@ -34,7 +34,8 @@ def test_the_spec_declares_the_span_parameter_with_newest_as_default(compiled):
     _, _, files = compiled
     spec = kfp_local.load_pipeline_spec(files.kfp_package)
     declared = spec.root.input_definitions.parameters[spans.SPAN_RANGE_PARAMETER]
-    assert declared.default_value.string_value == ""
+    assert declared.HasField("default_value")  # a KFP run need not give it
+    assert declared.default_value.string_value == spans.NEWEST
     task = spec.root.dag.tasks[EXAMPLE_GEN]
     assert task.inputs.parameters["range_config"].component_input_parameter == spans.SPAN_RANGE_PARAMETER
 

@@ -47,7 +47,8 @@ def test_the_span_parameter_is_a_tfx_range_config_for_one_span():
 
     config = json_format.Parse(spans.range_config_json(19727), range_config_pb2.RangeConfig())
     assert (config.static_range.start_span_number, config.static_range.end_span_number) == (19727, 19727)
-    assert spans.range_config_json(None) == ""
+    newest = json_format.Parse(spans.range_config_json(None), range_config_pb2.RangeConfig())
+    assert newest.rolling_range.num_spans == 1
     assert json.loads(spans.range_config_json(4))["staticRange"]["startSpanNumber"] == 4
 
 

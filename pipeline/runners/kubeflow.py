@@ -66,6 +66,10 @@ def build_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
     """The factory's pipeline, with the Kubeflow-only settings attached to its components."""
     if not config.image:
         raise ValueError("compiling for Kubeflow needs a container image (config.image / --image)")
+    if getattr(config.data, "spanned", False) and config.training.window_spans > 1:
+        raise ValueError("a training window over MLMD cannot be compiled for Kubeflow (the TFX 1.16 v2 "
+                         "compiler "
+                         "takes only stock resolvers); set the window to 1 (the gke profile does)")
     pipeline = create_pipeline(config)
     settings = config.kubeflow or KubeflowConfig()
     known = {component.id for component in pipeline.components}

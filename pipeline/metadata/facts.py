@@ -45,7 +45,7 @@ from pipeline.components.data_gate.drift import DriftMeasurement
 from pipeline.components.safe_pusher import spec as pusher
 from pipeline.components.tflite_converter import spec as tflite
 from pipeline.metadata import queries as q
-from pipeline.metadata.drift_acceptance import Acceptance, acceptances
+from pipeline.metadata.drift_acceptance import GATE_NODE, Acceptance, acceptances
 from pipeline.metadata.spans import run_spans
 
 Execution = metadata_store_pb2.Execution
@@ -132,7 +132,7 @@ def run_info(store: metadata_store.MetadataStore, run_id: str,
         status=status, started=_iso(first), ended=_iso(last), seconds=max(0.0, (last - first) / 1000),
         components=components,
         span=read.span, version=read.version, window=read.window,
-        blocked=any(is_failed_gate(e) for _, e in executions),
+        blocked=any(c.node_id == GATE_NODE and c.state == "failed" for c in components),
         drift_accepted=(f"by {acceptance.accepted_by} at {acceptance.accepted_at}: {acceptance.reason}"
                         if acceptance else None),
     )

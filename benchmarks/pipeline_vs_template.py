@@ -29,12 +29,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.template_baseline import (  # noqa: E402
-    bench_env,
-    benchmark_template,
-    component_seconds,
-    run_measured,
-)
+from benchmarks.measure import bench_env, component_seconds, run_measured  # noqa: E402
+from benchmarks.template_baseline import benchmark_template  # noqa: E402
 from pipeline.config import DEFAULT_DATA, REPO_ROOT  # noqa: E402
 from pipeline.profiles import LOCAL_BEAM_ARGS  # noqa: E402
 

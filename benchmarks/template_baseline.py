@@ -72,16 +72,39 @@ import logging
 import os
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 import sysconfig
 import tempfile
-import threading
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+# Re-exported: callers of this module used to find the measuring code here.
+from benchmarks.measure import (  # noqa: E402
+    ExecutionRecord,
+    ProcessStats,
+    bench_env,
+    component_seconds,
+    latest_run_executions,
+    measure_import_tfx,
+    run_measured,
+    warm_bytecode_cache,
+)
+
+__all__ = [
+    "ExecutionRecord",
+    "ProcessStats",
+    "bench_env",
+    "benchmark_template",
+    "component_seconds",
+    "latest_run_executions",
+    "measure_import_tfx",
+    "run_measured",
+    "warm_bytecode_cache",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -90,106 +113,10 @@ DEFAULT_PIPELINE_NAME = "taxi_baseline"
 DEFAULT_BEAM_ARGS: tuple[str, ...] = ("--runner=DirectRunner", "--direct_num_workers=1")
 TRAIN_NUM_STEPS = 1000
 
-# The environment every TFX subprocess gets: Keras 2 (tf-keras) as TFX 1.16
-# needs it, and no GPU so runs are comparable across machines.
-_BENCH_ENV = {"TF_USE_LEGACY_KERAS": "1", "CUDA_VISIBLE_DEVICES": ""}
-
-# ml_metadata.proto.metadata_store_pb2.Execution.State; duplicated so that
-# reading a store needs only sqlite3, not ml_metadata (slow to import).
-_EXECUTION_STATES = {
-    0: "UNKNOWN",
-    1: "NEW",
-    2: "RUNNING",
-    3: "COMPLETE",
-    4: "FAILED",
-    5: "CACHED",
-    6: "CANCELED",
-}
-
 # Log lines written by apache_beam's SwitchingDirectRunner and by TFX.
 _PRISM_TRY = "Running pipeline with PrismRunner"
 _PRISM_FALLBACK = "Falling back to DirectRunner"
 _SDIST_BUILD = "Creating temporary sdist package"
-
-
-# --------------------------------------------------------------------------
-# MLMD
-# --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ExecutionRecord:
-    """One MLMD execution of the latest pipeline run, as needed to audit a run."""
-
-    execution_id: int
-    node: str
-    type_name: str
-    state: str
-    seconds: float
-
-
-def _connect_readonly(mlmd_sqlite_path: Path) -> sqlite3.Connection:
-    """Open the store read-only so that auditing can never alter a run's record."""
-    path = Path(mlmd_sqlite_path).resolve()
-    if not path.is_file():
-        raise FileNotFoundError(f"MLMD store not found: {path}")
-    return sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
-
-
-def latest_run_executions(mlmd_sqlite_path: Path | str) -> list[ExecutionRecord]:
-    """List the executions of the most recent pipeline run in an MLMD SQLite store.
-
-    The latest run is the newest context of type ``pipeline_run``; each execution
-    is named after its context of type ``node`` (``<pipeline>.<node_id>``).
-    Seconds are ``last_update_time_since_epoch - create_time_since_epoch``: the
-    span from TFX registering the execution to publishing its result, i.e. the
-    executor's work plus publishing, but not input resolution before it.
-    """
-    query = """
-        WITH latest_run AS (
-            SELECT c.id FROM Context c JOIN Type t ON t.id = c.type_id
-            WHERE t.name = 'pipeline_run'
-            ORDER BY c.create_time_since_epoch DESC, c.id DESC LIMIT 1
-        )
-        SELECT e.id, nc.name, et.name, e.last_known_state,
-               e.create_time_since_epoch, e.last_update_time_since_epoch
-        FROM Execution e
-        JOIN Type et ON et.id = e.type_id
-        JOIN Association ra ON ra.execution_id = e.id
-            AND ra.context_id = (SELECT id FROM latest_run)
-        JOIN Association na ON na.execution_id = e.id
-        JOIN Context nc ON nc.id = na.context_id
-        JOIN Type nt ON nt.id = nc.type_id AND nt.name = 'node'
-        ORDER BY e.id
-    """
-    with _connect_readonly(Path(mlmd_sqlite_path)) as conn:
-        rows = conn.execute(query).fetchall()
-    return [
-        ExecutionRecord(
-            execution_id=exec_id,
-            node=node_ctx.rsplit(".", 1)[-1],
-            type_name=type_name,
-            state=_EXECUTION_STATES.get(state, str(state)),
-            seconds=max(0.0, (updated_ms - created_ms) / 1000.0),
-        )
-        for exec_id, node_ctx, type_name, state, created_ms, updated_ms in rows
-    ]
-
-
-def component_seconds(mlmd_sqlite_path: Path | str) -> dict[str, float]:
-    """Seconds per component in the latest pipeline run, cache hits marked.
-
-    Keys are node ids (``Trainer``, ``latest_blessed_model_resolver``...); a node
-    whose execution was served from the cache (MLMD state ``CACHED`` instead of
-    ``COMPLETE``) gets the key ``"<node_id> [cached]"``, so a cache hit cannot be
-    mistaken for a fast run.  Retries of the same node are summed.  Use
-    :func:`latest_run_executions` for the states as data.
-    """
-    seconds: dict[str, float] = {}
-    for rec in latest_run_executions(mlmd_sqlite_path):
-        key = f"{rec.node} [cached]" if rec.state == "CACHED" else rec.node
-        seconds[key] = seconds.get(key, 0.0) + rec.seconds
-    return seconds
 
 
 # --------------------------------------------------------------------------
@@ -200,42 +127,6 @@ def component_seconds(mlmd_sqlite_path: Path | str) -> dict[str, float]:
 def _venv_bin() -> Path:
     """The directory of the running interpreter, where the ``tfx`` script lives."""
     return Path(sys.executable).parent
-
-
-def bench_env(pycache_prefix: Path | str | None = None) -> dict[str, str]:
-    """Child environment: ours plus the benchmark settings, minus PYTHONPATH.
-
-    PYTHONPATH is dropped so that the project's own ``pipeline``/``models``
-    packages can never shadow the template's packages of the same names.
-    With ``pycache_prefix``, bytecode is read from and written to that
-    directory (never into the venv), overriding ``PYTHONDONTWRITEBYTECODE``.
-    """
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(_BENCH_ENV)
-    if pycache_prefix is not None:
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env["PYTHONPYCACHEPREFIX"] = str(Path(pycache_prefix).resolve())
-    return env
-
-
-def warm_bytecode_cache(pycache_prefix: Path | str) -> float:
-    """Compile site-packages into ``pycache_prefix``; return the seconds taken.
-
-    Done up front so that the fresh run is not charged for compiling modules
-    that the cached rerun then gets for free.  Cheap when already warm (only
-    timestamps are checked).  Compile errors in stray files are ignored.
-    """
-    t0 = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", "-j", "0"] + [sysconfig.get_paths()["purelib"]],
-        env=bench_env(pycache_prefix),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        check=False,
-    )
-    seconds = time.perf_counter() - t0
-    logger.info("bytecode cache %s ready in %.1f s", pycache_prefix, seconds)
-    return seconds
 
 
 def _copy_template_fallback(dest: Path, pipeline_name: str) -> None:
@@ -399,112 +290,6 @@ def patch_template(
     for path, edit in edits.items():
         path.write_text(edit(path.read_text()))
     logger.info("patched template in %s (beam args %s)", project_dir, beam_args)
-
-
-# --------------------------------------------------------------------------
-# Measurement
-# --------------------------------------------------------------------------
-
-
-@dataclass
-class ProcessStats:
-    """Cost of one subprocess, including all of its descendants."""
-
-    wall_s: float
-    peak_rss_mib: float
-    tree_rss_sampled_mib: float | None
-    returncode: int
-
-
-def _poll_tree_rss(pid: int, stop: threading.Event, peak: list[int]) -> None:
-    """Sample the summed RSS of ``pid`` and its descendants until ``stop``.
-
-    ``wait4`` only yields the largest single process; sampling the sum catches
-    the case where work is spread over several processes (e.g. Beam workers).
-    """
-    import psutil
-
-    try:
-        root = psutil.Process(pid)
-    except psutil.NoSuchProcess:
-        return
-    while not stop.wait(0.2):
-        try:
-            procs = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return
-        total = 0
-        for proc in procs:
-            try:
-                total += proc.memory_info().rss
-            except psutil.NoSuchProcess:
-                continue
-        peak[0] = max(peak[0], total)
-
-
-def run_measured(
-    cmd: list[str], cwd: Path, log_path: Path, env: dict[str, str] | None = None
-) -> ProcessStats:
-    """Run ``cmd`` and measure wall time and peak RSS of its process tree.
-
-    Peak RSS comes from ``os.wait4`` on the child: the kernel's high-water mark
-    of the child and of every descendant it reaped, exact for this run only.
-    (``getrusage(RUSAGE_CHILDREN)`` is a max over *all* children ever reaped,
-    so its "delta" hides a second run that peaks lower than the first.)
-    If psutil is installed the summed RSS of the live tree is also sampled.
-    """
-    try:
-        import psutil  # noqa: F401
-
-        have_psutil = True
-    except ImportError:
-        have_psutil = False
-    peak = [0]
-    stop = threading.Event()
-    with log_path.open("w") as log:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
-        poller = None
-        if have_psutil:
-            poller = threading.Thread(target=_poll_tree_rss, args=(proc.pid, stop, peak), daemon=True)
-            poller.start()
-        _, status, rusage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t0
-        stop.set()
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    if poller is not None:
-        poller.join()
-    return ProcessStats(
-        wall_s=wall,
-        peak_rss_mib=rusage.ru_maxrss / 1024.0,  # Linux reports KiB
-        tree_rss_sampled_mib=peak[0] / 2**20 if have_psutil else None,
-        returncode=proc.returncode,
-    )
-
-
-def measure_import_tfx(repeats: int = 1, env: dict[str, str] | None = None) -> dict[str, float]:
-    """Time ``import tfx.v1`` in fresh interpreters (best of ``repeats``).
-
-    ``import_s`` is measured inside the child, so it excludes interpreter
-    start-up; ``wall_s`` is the whole ``python -c`` process as a user sees it.
-    """
-    code = "import time; t = time.perf_counter(); import tfx.v1; print(time.perf_counter() - t)"
-    best: dict[str, float] = {}
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = subprocess.run(
-            [sys.executable, "-c", code],
-            env=env or bench_env(),
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        wall = time.perf_counter() - t0
-        import_s = float(out.stdout.strip().splitlines()[-1])
-        if not best or import_s < best["import_s"]:
-            best = {"import_s": import_s, "wall_s": wall}
-    logger.info("import tfx.v1: %.2f s (process %.2f s)", best["import_s"], best["wall_s"])
-    return best
 
 
 def _count_log_markers(log_path: Path) -> dict[str, int]:

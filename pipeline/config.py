@@ -333,6 +333,96 @@ class DataflowConfig:
         return tuple(args)
 
 
+# TFX builds a source package of itself for every Beam step unless the arguments say
+# where workers get their code. Embedded workers share the component's Python environment,
+# and Flink's EXTERNAL worker pool runs in the pipeline's environment with the repository on
+# its PYTHONPATH, so neither needs a package; a worker-image name that nothing pulls says so.
+SHARED_ENVIRONMENT_WORKERS = "local-workers-share-this-environment"
+EMBEDDED_BEAM_MODES = ("multi_processing", "in_memory")
+FLINK_ENVIRONMENTS = ("EXTERNAL", "PROCESS", "DOCKER", "LOOPBACK")
+
+
+@dataclass(frozen=True)
+class EmbeddedBeam:
+    """Beam inside each component's own process (FnApiRunner): the default; needs no Java.
+
+    ``multi_processing`` runs ``workers`` worker processes (0: one per core);
+    ``in_memory`` (or one worker) runs Beam in the component's process.
+    """
+
+    mode: str = "multi_processing"
+    workers: int = 0
+
+    def __post_init__(self) -> None:
+        if self.mode not in EMBEDDED_BEAM_MODES:
+            raise ValueError(f"embedded Beam mode must be one of {EMBEDDED_BEAM_MODES}, not {self.mode!r}")
+        if self.workers < 0:
+            raise ValueError("embedded Beam workers must be >= 0 (0: one per core)")
+
+    def beam_args(self, cpu_count: int) -> tuple[str, ...]:
+        """FnApiRunner named explicitly: Beam 2.72's DirectRunner would first try to download Prism."""
+        count = self.workers or cpu_count or 1
+        mode = self.mode
+        if mode == "in_memory" or count == 1:
+            mode, count = "in_memory", 1
+        return ("--runner=FnApiRunner", f"--direct_running_mode={mode}", f"--direct_num_workers={count}",
+                f"--sdk_container_image={SHARED_ENVIRONMENT_WORKERS}")
+
+
+@dataclass(frozen=True)
+class FlinkBeam:
+    """The Beam-heavy components (ExampleGen, StatisticsGen, Transform, Evaluator) run on Flink.
+
+    These four are the pipeline's only Beam components, so the pipeline-level Beam
+    arguments reach exactly them. ``master`` is the JobManager's REST endpoint
+    (host:port); ``job_server_jar`` is Beam's Flink job server at the locked Beam version
+    (a local path: nothing downloads at run time). ``environment`` says where the Python
+    SDK workers run: ``EXTERNAL`` (a worker pool beside each TaskManager, at
+    ``environment_config``), ``DOCKER`` (``worker_image`` per worker), ``PROCESS``, or
+    ``LOOPBACK`` (in the submitting process: a laptop only).
+    """
+
+    master: str
+    job_server_jar: str
+    parallelism: int = 2
+    environment: str = "EXTERNAL"
+    environment_config: str | None = "127.0.0.1:50000"
+    worker_image: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.environment not in FLINK_ENVIRONMENTS:
+            raise ValueError(f"Flink worker environment must be one of {FLINK_ENVIRONMENTS}, "
+                             f"not {self.environment!r}")
+        if self.parallelism < 1:
+            raise ValueError("Flink parallelism must be >= 1")
+        if ":" not in self.master:
+            raise ValueError(f"Flink master must be host:port (the REST endpoint), not {self.master!r}")
+        if self.environment == "DOCKER" and not self.worker_image:
+            raise ValueError("the DOCKER worker environment needs a worker_image")
+        if self.environment in ("EXTERNAL", "PROCESS") and not self.environment_config:
+            raise ValueError(f"the {self.environment} worker environment needs environment_config")
+
+    def beam_args(self, cpu_count: int = 0) -> tuple[str, ...]:
+        """Beam's FlinkRunner arguments; the job server jar starts per Beam job, from a local path."""
+        args = [
+            "--runner=FlinkRunner",
+            f"--flink_master={self.master}",
+            f"--flink_job_server_jar={self.job_server_jar}",
+            f"--parallelism={self.parallelism}",
+            f"--environment_type={self.environment}",
+        ]
+        if self.environment == "DOCKER":
+            args.append(f"--sdk_container_image={self.worker_image}")
+        else:
+            if self.environment_config:
+                args.append(f"--environment_config={self.environment_config}")
+            args.append(f"--sdk_container_image={SHARED_ENVIRONMENT_WORKERS}")
+        return tuple(args)
+
+
+BeamEngine = EmbeddedBeam | FlinkBeam
+
+
 @dataclass(frozen=True)
 class KubeflowConfig:
     """Kubeflow Pipelines v2 (GKE) / Vertex AI Pipelines settings: only the Kubeflow runner reads them.

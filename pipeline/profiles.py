@@ -19,12 +19,16 @@ from pipeline import spans
 from pipeline.config import (
     DEFAULT_DATA,
     REPO_ROOT,
+    SHARED_ENVIRONMENT_WORKERS,
     AirflowConfig,
     BackendMetadata,
+    BeamEngine,
     BigQuerySource,
     ComponentResources,
     CsvSource,
     DataflowConfig,
+    EmbeddedBeam,
+    FlinkBeam,
     KubeflowConfig,
     MySqlMetadata,
     PipelineConfig,
@@ -43,7 +47,7 @@ DEFAULT_LOCAL_ROOT = REPO_ROOT / "outputs"
 # TFX builds a source package of itself for every Beam step unless the arguments say
 # where workers get their code; local workers share this Python environment, so we
 # say so with a worker-image name that nothing local ever pulls.
-LOCAL_WORKER_DEPENDENCIES = "--sdk_container_image=local-workers-share-this-environment"
+LOCAL_WORKER_DEPENDENCIES = f"--sdk_container_image={SHARED_ENVIRONMENT_WORKERS}"
 LOCAL_BEAM_ARGS = (
     "--runner=FnApiRunner",
     "--direct_running_mode=in_memory",
@@ -172,27 +176,20 @@ def gke(root: str | Path | None = None, data: str | Path | None = None, *, bucke
 
 
 
-# On-prem machines run one component at a time, so Beam may take every core: FnApiRunner
-# in multi_processing mode with one worker process per core ("0" = os.cpu_count()).
-# Worker processes are started from this same Python environment, hence the same
-# worker-image argument as LOCAL_BEAM_ARGS.
+# On-prem machines run one component at a time, so embedded Beam may take every core:
+# FnApiRunner in multi_processing mode with one worker process per core ("0" = os.cpu_count()).
 ONPREM_BEAM_MODE = "multi_processing"
+BEAM_ENGINES = ("embedded", "flink")
+DEFAULT_FLINK_MASTER = "127.0.0.1:8081"
+DEFAULT_FLINK_WORKER_POOL = "127.0.0.1:50000"
+# Where `make flink-job-server` puts Beam's Flink job server (Beam's Flink 1.20 line).
+DEFAULT_FLINK_JOB_SERVER_JAR = REPO_ROOT / ".tools" / "flink" / (
+    "beam-runners-flink-1.20-job-server-2.72.0.jar")
 
 
 def onprem_beam_args(workers: int = 0, mode: str = ONPREM_BEAM_MODE) -> tuple[str, ...]:
-    """Beam arguments for one on-prem machine; ``workers=0`` means one per core.
-
-    ``in_memory`` (or a single core) runs Beam in the task's own process with one worker.
-    """
-    count = workers or os.cpu_count() or 1
-    if mode == "in_memory" or count == 1:
-        mode, count = "in_memory", 1
-    return (
-        "--runner=FnApiRunner",
-        f"--direct_running_mode={mode}",
-        f"--direct_num_workers={count}",
-        LOCAL_WORKER_DEPENDENCIES,
-    )
+    """Embedded Beam arguments for one on-prem machine; ``workers=0`` means one per core."""
+    return EmbeddedBeam(mode=mode, workers=workers).beam_args(os.cpu_count() or 1)
 
 
 class ProfileSettingError(ValueError):
@@ -206,6 +203,43 @@ def _required(env: Mapping[str, str], name: str, given: object) -> str:
     if not value:
         raise ProfileSettingError(f"the onprem profile needs {name} (or the matching argument)")
     return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name) or str(default)
+    try:
+        return int(value)
+    except ValueError:
+        raise ProfileSettingError(f"{name} must be a whole number, not {value!r}") from None
+
+
+def beam_engine(env: Mapping[str, str]) -> BeamEngine:
+    """The onprem profile's Beam engine, from ``EDGE_BEAM_ENGINE`` and its settings."""
+    name = env.get("EDGE_BEAM_ENGINE", "embedded").lower()
+    if name not in BEAM_ENGINES:
+        raise ProfileSettingError(f"EDGE_BEAM_ENGINE must be one of {', '.join(BEAM_ENGINES)}, not {name!r}")
+    try:
+        if name == "embedded":
+            return EmbeddedBeam(mode=env.get("EDGE_BEAM_MODE", ONPREM_BEAM_MODE),
+                                workers=_int(env, "EDGE_BEAM_WORKERS", 0))
+        jar = Path(env.get("EDGE_FLINK_JOB_SERVER_JAR") or DEFAULT_FLINK_JOB_SERVER_JAR).resolve()
+        if not jar.is_file():
+            raise ProfileSettingError(f"Beam's Flink job server jar is not at {jar}: "
+                                      "run `make flink-job-server` or set EDGE_FLINK_JOB_SERVER_JAR")
+        environment = env.get("EDGE_FLINK_WORKER_ENVIRONMENT", "EXTERNAL").upper()
+        pool_default = DEFAULT_FLINK_WORKER_POOL if environment == "EXTERNAL" else ""
+        return FlinkBeam(
+            master=env.get("EDGE_FLINK_MASTER", DEFAULT_FLINK_MASTER),
+            job_server_jar=str(jar),
+            parallelism=_int(env, "EDGE_FLINK_PARALLELISM", 2),
+            environment=environment,
+            environment_config=env.get("EDGE_FLINK_WORKER_POOL", pool_default) or None,
+            worker_image=env.get("EDGE_FLINK_WORKER_IMAGE") or None,
+        )
+    except ValueError as error:
+        if isinstance(error, ProfileSettingError):
+            raise
+        raise ProfileSettingError(str(error)) from None
 
 
 def onprem(root: Path | None = None, data: Path | None = None,
@@ -223,8 +257,15 @@ def onprem(root: Path | None = None, data: Path | None = None,
       ``MLMD_MYSQL_DATABASE`` (mlmd), ``MLMD_MYSQL_USER`` (mlmd). The password is not
       read here: at connection time from ``MLMD_MYSQL_PASSWORD`` or from the file named
       by ``MLMD_MYSQL_PASSWORD_FILE`` (a mounted secret).
-    - ``EDGE_BEAM_WORKERS`` (default 0: one per core), ``EDGE_BEAM_MODE``
-      (default multi_processing; ``in_memory`` runs Beam in the task's process).
+    - ``EDGE_BEAM_ENGINE``: ``embedded`` (default) runs Beam inside each task, with
+      ``EDGE_BEAM_WORKERS`` (default 0: one per core) and ``EDGE_BEAM_MODE`` (default
+      multi_processing; ``in_memory`` runs Beam in the task's process). ``flink`` sends the
+      Beam-heavy components to a Flink cluster (docs/onprem.md): ``EDGE_FLINK_MASTER``
+      (REST host:port, 127.0.0.1:8081), ``EDGE_FLINK_PARALLELISM`` (2),
+      ``EDGE_FLINK_JOB_SERVER_JAR`` (default: where ``make flink-job-server`` puts it),
+      ``EDGE_FLINK_WORKER_ENVIRONMENT`` (EXTERNAL, DOCKER, PROCESS or LOOPBACK),
+      ``EDGE_FLINK_WORKER_POOL`` (the EXTERNAL pool, 127.0.0.1:50000; for PROCESS, Beam's
+      JSON ``{"command": ...}``), ``EDGE_FLINK_WORKER_IMAGE`` (for DOCKER).
     - ``EDGE_AIRFLOW_SCHEDULE`` (default @daily; ``none`` for manual runs only),
       ``EDGE_AIRFLOW_RETRIES`` (2), ``EDGE_AIRFLOW_RETRY_DELAY`` (seconds, 300).
     """
@@ -248,8 +289,7 @@ def onprem(root: Path | None = None, data: Path | None = None,
             user=env.get("MLMD_MYSQL_USER", "mlmd"),
             password_file=env.get("MLMD_MYSQL_PASSWORD_FILE") or None,
         ),
-        beam_args=onprem_beam_args(int(env.get("EDGE_BEAM_WORKERS", "0")),
-                                   env.get("EDGE_BEAM_MODE", ONPREM_BEAM_MODE)),
+        beam_args=beam_engine(env).beam_args(os.cpu_count() or 1),
         airflow=AirflowConfig(
             schedule=None if schedule.lower() == "none" else schedule,
             retries=int(env.get("EDGE_AIRFLOW_RETRIES", defaults.retries)),

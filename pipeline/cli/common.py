@@ -49,6 +49,15 @@ def quiet_libraries(verbose: bool) -> None:
     from absl import logging as absl_logging
 
     absl_logging.set_verbosity(absl_logging.INFO if verbose else absl_logging.WARNING)
+    # Components that run for minutes report rows processed on this logger, shown by default.
+    # Own handler: TFX's absl handler on the root logger drops INFO records when not verbose.
+    progress = logging.getLogger("pipeline.progress")
+    if not progress.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("    %(message)s"))
+        progress.addHandler(handler)
+    progress.setLevel(logging.INFO)
+    progress.propagate = False
 
 
 def add_profile_arguments(parser: argparse.ArgumentParser) -> None:

@@ -59,10 +59,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return ExitCode.BAD_INPUT
-    problem = guards.input_problem(config, span)
+    problem, checked = guards.check_inputs(config, span)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return ExitCode.BAD_INPUT
+    if checked:
+        print(checked, flush=True)
     which = f" ({span_label(config.data.layout, span)}, window {config.training.window_spans} spans)" \
         if span is not None else ""
     print(f"Profile {config.profile}: data {getattr(config.data, 'path', config.data)}{which}, "

@@ -18,6 +18,7 @@ from pipeline import profiles
 from pipeline.config import DEFAULT_SCHEMA, REPO_ROOT
 from pipeline.pipeline import create_pipeline
 from pipeline.runners import ir, kfp_local, kubeflow
+from tests.support.kfp_outcomes import assert_model_loads_and_was_blessed
 from tests.support.sample import write_slice
 
 pytestmark = pytest.mark.e2e
@@ -113,12 +114,7 @@ def test_schema_matches_the_local_runner(kfp_run, local_reference):
 
 def test_the_trained_model_loads_and_the_evaluator_blessed_it(kfp_run):
     config, _, result, *_ = kfp_run
-    model = result.artifact("Trainer", "model")
-    loaded = tf.saved_model.load(str(Path(model["uri"]) / "Format-Serving"))
-    assert "serving_default" in loaded.signatures
-    blessing = result.artifact("Evaluator", "blessing")
-    assert blessing["metadata"]["blessed"] == 1
-    assert blessing["metadata"]["current_model_id"] == model["name"]
+    _, blessing = assert_model_loads_and_was_blessed(result)
     assert (Path(blessing["uri"]) / "BLESSED").is_file()
     evaluation = Path(result.artifact("Evaluator", "evaluation")["uri"])
     assert any(evaluation.glob("metrics*")), list(evaluation.iterdir())

@@ -31,6 +31,11 @@ def _write(folder: Path, header: list[str], rows: list[list[str]], name: str = "
     return folder
 
 
+def write_rows(folder: Path, header: list[str], rows: list[list[str]]) -> Path:
+    """A folder holding one CSV file with these rows."""
+    return _write(folder, header, rows)
+
+
 def _with_value(column: str, value: str, every: int = 1) -> Callable[[Path], Path]:
     def make(folder: Path) -> Path:
         header, rows = _rows()

@@ -8,6 +8,11 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from pipeline.config import TFLiteConfig
+
+# One source for the gate's defaults: the pipeline configuration.
+_DEFAULTS = TFLiteConfig()
+
 
 def auc(labels: np.ndarray, scores: np.ndarray) -> float:
     """ROC AUC (Mann-Whitney, ties count half); NaN when only one class is present."""
@@ -77,14 +82,14 @@ def slice_metrics(labels: np.ndarray, scores: np.ndarray, slices: Mapping[str, n
 class GatePolicy:
     """What a variant must satisfy to be pushable (see :func:`apply_gate`)."""
 
-    auc_budget: float = 0.005
-    slice_auc_budget: float = 0.02
-    min_slice_examples: int = 100
+    auc_budget: float = _DEFAULTS.auc_budget
+    slice_auc_budget: float = _DEFAULTS.slice_auc_budget
+    min_slice_examples: int = _DEFAULTS.min_slice_examples
     # A slice's AUC rests on its rarer class: with 3 positives (cash trips: tips paid in
     # cash are not recorded) one re-ordered row moves it by 0.3. Slices with fewer
     # positives or negatives than this are reported but not gated.
-    min_slice_class_examples: int = 10
-    min_agreement: float = 0.98
+    min_slice_class_examples: int = _DEFAULTS.min_slice_class_examples
+    min_agreement: float = _DEFAULTS.min_agreement
 
 
 @dataclass

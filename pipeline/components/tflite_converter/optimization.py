@@ -31,6 +31,10 @@ import tf_keras as keras
 from models import features
 from models.model import build_model
 from pipeline.config import TFMOT_TECHNIQUES as TECHNIQUES
+from pipeline.config import TFLiteConfig
+
+# One source for the fine-tuning defaults: the pipeline configuration.
+_DEFAULTS = TFLiteConfig()
 
 EPSILON = 1e-6
 
@@ -43,16 +47,16 @@ class OptimizationError(RuntimeError):
 class FineTuning:
     """Hyperparameters shared by the techniques (recorded in MLMD with each run)."""
 
-    steps: int = 300
-    batch_size: int = 128
-    learning_rate: float = 0.001
-    sparsity: float = 0.75
-    clusters: int = 16
-    temperature: float = 2.0
+    steps: int = _DEFAULTS.finetune_steps
+    batch_size: int = _DEFAULTS.finetune_batch_size
+    learning_rate: float = _DEFAULTS.finetune_learning_rate
+    sparsity: float = _DEFAULTS.pruning_sparsity
+    clusters: int = _DEFAULTS.clusters
+    temperature: float = _DEFAULTS.distillation_temperature
     # Weight of the hard-label loss in the student's loss (the rest is the soft loss).
-    label_weight: float = 0.5
-    student_hidden_units: tuple[int, ...] = (8,)
-    student_embedding_dim: int = 2
+    label_weight: float = _DEFAULTS.distillation_label_weight
+    student_hidden_units: tuple[int, ...] = _DEFAULTS.student_hidden_units
+    student_embedding_dim: int = _DEFAULTS.student_embedding_dim
     seed: int = 42
 
 

@@ -6,7 +6,14 @@ is handed and hands back), :mod:`.placeholders` (placeholders and trigger condit
 The names below are the public API.
 """
 
-from pipeline.runners.kfp_local.driver import RunResult, TaskFailed, TaskResult, run_pipeline
+from pipeline.runners.kfp_local.driver import (
+    RunCommand,
+    RunResult,
+    TaskFailed,
+    TaskResult,
+    run_pipeline,
+    run_subprocess,
+)
 from pipeline.runners.kfp_local.executor_input import build_executor_input
 from pipeline.runners.kfp_local.placeholders import condition_holds, container_command, resolve_placeholders
 from pipeline.runners.kfp_local.spec import (
@@ -21,6 +28,7 @@ from pipeline.runners.kfp_local.store import STORE_NAME, ArtifactStore, resolve_
 __all__ = [
     "STORE_NAME",
     "ArtifactStore",
+    "RunCommand",
     "RunResult",
     "TaskFailed",
     "TaskResult",
@@ -32,6 +40,7 @@ __all__ = [
     "resolve_placeholders",
     "resolve_queries",
     "run_pipeline",
+    "run_subprocess",
     "task_image",
     "task_order",
     "upstream_tasks",

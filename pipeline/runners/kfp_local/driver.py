@@ -8,7 +8,8 @@ task of the root DAG, in dependency order, it does what the KFP driver and launc
   from upstream tasks' outputs, output artifact URIs under a local pipeline root, an
   ``executor_output.json`` path), substitutes the spec's placeholders (``{{$}}`` and
   friends) into the container's command and arguments, and runs that command, with
-  ``python`` meaning this interpreter instead of the image's;
+  ``python`` meaning this interpreter instead of the image's (or, through ``run_command``,
+  in a container of the image itself: pipeline/runners/container.py);
 * runs the ``preCacheCheck`` lifecycle hook first when the spec has one (TFX's
   FileBasedExampleGen driver, which Vertex runs before the executor);
 * reads the task's ``ExecutorOutput`` back, as the launcher does, to learn the output
@@ -77,14 +78,25 @@ class RunResult:
         return artifact
 
 
-def _run(argv: Sequence[str], log_path: Path, cwd: Path | None, env: Mapping[str, str]) -> None:
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+# How a task's command is run: (argv, log file, working directory, environment) -> exit code.
+# The default runs it here; pipeline/runners/container.py runs it inside the pipeline image.
+RunCommand = Callable[[Sequence[str], Path, "Path | None", Mapping[str, str]], int]
+
+
+def run_subprocess(argv: Sequence[str], log_path: Path, cwd: Path | None, env: Mapping[str, str]) -> int:
+    """Runs one task command on this machine, its output in ``log_path``."""
     with log_path.open("w") as handle:
-        process = subprocess.run(list(argv), stdout=handle, stderr=subprocess.STDOUT, cwd=cwd, env=dict(env),
-                                 check=False)
-    if process.returncode != 0:
-        tail = "\n".join(log_path.read_text().splitlines()[-40:])
-        raise TaskFailed(f"{argv[:3]} exited with {process.returncode}; log {log_path}:\n{tail}")
+        return subprocess.run(list(argv), stdout=handle, stderr=subprocess.STDOUT, cwd=cwd, env=dict(env),
+                              check=False).returncode
+
+
+def _run(argv: Sequence[str], log_path: Path, cwd: Path | None, env: Mapping[str, str],
+         run_command: RunCommand = run_subprocess) -> None:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    returncode = run_command(argv, log_path, cwd, env)
+    if returncode != 0:
+        tail = "\n".join(log_path.read_text().splitlines()[-40:]) if log_path.is_file() else "(no log)"
+        raise TaskFailed(f"{argv[:3]} exited with {returncode}; log {log_path}:\n{tail}")
 
 
 def pipeline_parameters(spec: pipeline_spec_pb2.PipelineSpec, given: Mapping[str, Any]) -> dict[str, Any]:
@@ -106,7 +118,8 @@ def run_pipeline(spec_path: Path, pipeline_root: Path | str, *, run_id: str | No
                  python: str = sys.executable, cwd: Path | None = None, env: Mapping[str, str] | None = None,
                  runtime_parameters: Mapping[str, Any] | None = None,
                  on_task: Callable[[str, int, int], None] | None = None,
-                 work_dir: Path | None = None, only: Sequence[str] | None = None) -> RunResult:
+                 work_dir: Path | None = None, only: Sequence[str] | None = None,
+                 run_command: RunCommand = run_subprocess) -> RunResult:
     """Executes every task of the compiled spec at ``spec_path``; raises :class:`TaskFailed` at a failure.
 
     Outputs go to ``pipeline_root/<run_id>/<task>/<output key>``; ``pipeline_root`` may be a URI
@@ -115,7 +128,9 @@ def run_pipeline(spec_path: Path, pipeline_root: Path | str, *, run_id: str | No
     later runs (the KFP backend keeps these in MLMD) - go under ``work_dir``, a local folder
     (default: ``pipeline_root`` itself when that is local). ``runtime_parameters`` are the
     run's pipeline parameters (the spec's defaults fill the rest); ``only`` runs just these
-    tasks (their upstream tasks must be among them).
+    tasks (their upstream tasks must be among them). ``run_command`` runs each task's
+    resolved command (its leading ``python`` replaced by ``python``): with ``python="python"`` and
+    a container runner (pipeline/runners/container.py), every task runs in the image.
     """
     spec = load_pipeline_spec(spec_path)
     runtime_parameters = pipeline_parameters(spec, runtime_parameters or {})
@@ -159,9 +174,9 @@ def run_pipeline(spec_path: Path, pipeline_root: Path | str, *, run_id: str | No
         container = executor.container
         if container.lifecycle.HasField("pre_cache_check"):
             _run(container_command(container.lifecycle.pre_cache_check, executor_input, python),
-                 task_root / "pre_cache_check.log", cwd, environment)
+                 task_root / "pre_cache_check.log", cwd, environment, run_command)
         _run(container_command(container, executor_input, python), task_root / "executor.log", cwd,
-             environment)
+             environment, run_command)
         output_file = Path(executor_input["outputs"]["outputFile"])
         outputs, parameters = read_executor_output(output_file, executor_input)
         for artifact_list in outputs.values():

@@ -12,16 +12,17 @@ from pipeline import spans
 from pipeline.config import CsvSource, PipelineConfig
 from pipeline.runners.local.up_to_date import fingerprint, forget, save_record, unchanged_run
 
-__all__ = ["fingerprint", "forget", "input_problem", "run_span", "save_record", "unchanged_run"]
+__all__ = ["check_inputs", "fingerprint", "forget", "run_span", "save_record", "unchanged_run"]
 
 
-def input_problem(config: PipelineConfig, span: int | None = None) -> str | None:
-    """Every problem the input check finds in a CSV source, as one message; None if it is usable.
+def check_inputs(config: PipelineConfig, span: int | None = None) -> tuple[str | None, str | None]:
+    """``(problem, checked)``: every problem the input checks find in a CSV source as one message
+    (None if the data is usable), and what was checked (None for sources not checked here).
 
     A spanned source is checked in the folder of the span the run reads (``span``).
     """
     if not isinstance(config.data, CsvSource):
-        return None
+        return None, None
     from models.features import LABEL_SOURCE
     from pipeline.preflight import InputDataError, check_csv_folder
 
@@ -29,10 +30,10 @@ def input_problem(config: PipelineConfig, span: int | None = None) -> str | None
     if config.data.spanned and span is not None:
         folder = folder / spans.folder_name(config.data.layout, span)
     try:
-        check_csv_folder(folder, config.schema_path, LABEL_SOURCE)
+        summary = check_csv_folder(folder, config.schema_path, LABEL_SOURCE)
     except InputDataError as error:
-        return str(error)
-    return None
+        return str(error), None
+    return None, summary.describe()
 
 
 def run_span(config: PipelineConfig, span: int | None) -> int | None:

@@ -28,6 +28,7 @@ import importlib.metadata
 import json
 import logging
 import re
+import sysconfig
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,14 @@ def _normalised(name: str) -> str:
 
 
 def _installed() -> dict[str, str]:
-    return {_normalised(d.metadata["Name"]): d.version for d in importlib.metadata.distributions()
+    """Distributions installed in this environment's site-packages.
+
+    Only there: importing TensorFlow imports setuptools (through ``distutils``), which appends
+    its ``_vendor`` folder, with the dist-info of its own vendored copies (importlib-metadata,
+    zipp, ...), to ``sys.path``; those are not what uv installed and would read as mismatches.
+    """
+    folders = sorted({sysconfig.get_path("purelib"), sysconfig.get_path("platlib")})
+    return {_normalised(d.metadata["Name"]): d.version for d in importlib.metadata.distributions(path=folders)
             if d.metadata["Name"]}
 
 

@@ -119,6 +119,24 @@ def test_python_in_the_command_is_this_interpreter(tmp_path: Path):
     assert json.loads(argv[3])["inputs"]["parameterValues"] == {"n": 7}
 
 
+def test_each_task_command_goes_through_the_given_run_command_and_its_exit_code_counts(tmp_path: Path):
+    """The hook a container runner plugs into: python stays `python`, hook and executor both pass."""
+    seen = []
+
+    def run_here(argv, log_path, cwd, env):
+        seen.append((argv[0], log_path.parent.name, log_path.name))
+        return launcher.run_subprocess([sys.executable, *argv[1:]], log_path, cwd, env)
+
+    result = launcher.run_pipeline(_spec(tmp_path, hook=True), tmp_path / "root", run_id="r1",
+                                   python="python", run_command=run_here)
+    assert seen == [("python", "make", "pre_cache_check.log"), ("python", "make", "executor.log"),
+                    ("python", "use", "executor.log")]
+    assert result.artifact("make", "data")["metadata"]["hook"] == "ran"
+    with pytest.raises(launcher.TaskFailed, match="exited with 5"):
+        launcher.run_pipeline(_spec(tmp_path), tmp_path / "root", run_id="r2",
+                              run_command=lambda argv, log_path, cwd, env: 5)
+
+
 def test_unknown_placeholders_are_errors_not_passed_through():
     with pytest.raises(ValueError, match="unsupported placeholder"):
         launcher.resolve_placeholders("{{$.pipeline_job_name}}", {})

@@ -131,6 +131,18 @@ def test_installed_versions_are_compared_with_the_lock(tmp_path: Path):
     assert mismatch == f"pyyaml {installed} != 0.0.1"
 
 
+def test_vendored_copies_on_sys_path_are_not_the_installed_versions(tmp_path: Path, monkeypatch):
+    """As setuptools' _vendor folder, which it appends to sys.path once TensorFlow is imported."""
+    installed = importlib.metadata.version("PyYAML")
+    vendor = tmp_path / "_vendor"
+    (vendor / "PyYAML-0.0.1.dist-info").mkdir(parents=True)
+    (vendor / "PyYAML-0.0.1.dist-info" / "METADATA").write_text("Name: PyYAML\nVersion: 0.0.1\n")
+    monkeypatch.setattr(sys, "path", [*sys.path, str(vendor)])  # appended, as setuptools does
+    seen = {d.version for d in importlib.metadata.distributions() if d.metadata["Name"] == "PyYAML"}
+    assert seen == {installed, "0.0.1"}  # what a sys.path-wide lookup now sees
+    assert up_to_date.environment_mismatches(_lock_pinning(tmp_path, "pyyaml", installed)) == []
+
+
 def test_environment_not_matching_the_lock_is_never_up_to_date(config, tmp_path: Path, monkeypatch):
     monkeypatch.setattr(up_to_date, "LOCK_FILE", _lock_pinning(tmp_path, "pyyaml", "0.0.1"))
     _record_now(config)  # the record was taken in this very environment

@@ -49,4 +49,6 @@ def test_the_example_gen_task_reads_the_span_the_run_names(compiled, which):
     result = kfp_local.run_pipeline(files.kfp_package, root / which.replace(" ", "-"), cwd=REPO_ROOT,
                                     runtime_parameters=parameters, only=[EXAMPLE_GEN])
     examples = result.artifact(EXAMPLE_GEN, "examples")
-    assert int(examples["metadata"]["span"]) == spans.date_to_span(wanted.date)
+    span = kfp_local.metadata_value(examples, "span")
+    assert span is not None, examples["metadata"]
+    assert int(span) == spans.date_to_span(wanted.date)

@@ -41,7 +41,11 @@ from typing import Any
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
-from pipeline.runners.kfp_local.executor_input import build_executor_input, read_executor_output
+from pipeline.runners.kfp_local.executor_input import (
+    apply_driver_output,
+    build_executor_input,
+    read_executor_output,
+)
 from pipeline.runners.kfp_local.placeholders import condition_holds, container_command
 from pipeline.runners.kfp_local.spec import executor_spec, load_pipeline_spec, task_order
 from pipeline.runners.kfp_local.store import STORE_NAME, ArtifactStore, resolve_queries, store_entry
@@ -175,6 +179,7 @@ def run_pipeline(spec_path: Path, pipeline_root: Path | str, *, run_id: str | No
         if container.lifecycle.HasField("pre_cache_check"):
             _run(container_command(container.lifecycle.pre_cache_check, executor_input, python),
                  task_root / "pre_cache_check.log", cwd, environment, run_command)
+            apply_driver_output(Path(executor_input["outputs"]["outputFile"]), executor_input)
         _run(container_command(container, executor_input, python), task_root / "executor.log", cwd,
              environment, run_command)
         output_file = Path(executor_input["outputs"]["outputFile"])

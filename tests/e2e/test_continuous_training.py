@@ -2,7 +2,7 @@
 
 Three days of 600 rows (``YYYY-MM-DD/`` folders), fares x1.3 on day 3, a window of 2
 spans. Day 1 trains; day 2 trains on days 2+1; a rerun of day 2 trains nothing new;
-day 3 is blocked for drift (through the CLI: exit code 5); ``accept-drift`` records
+day 3 is blocked for drift (through the CLI: exit code 6); ``accept-drift`` records
 who, when and why; the rerun of day 3 passes the gate and trains on days 3+2.
 """
 
@@ -20,9 +20,8 @@ from pipeline.cli.common import ExitCode
 from pipeline.config import REPO_ROOT
 from pipeline.metadata import open_store
 from pipeline.metadata.drift_acceptance import acceptances
-from pipeline.metadata.queries import run_executions, run_ids, state_name
+from pipeline.metadata.queries import outputs_of, run_executions, run_ids, state_name
 from pipeline.metadata.spans import run_spans
-from pipeline.report.summary import outputs_of
 from pipeline.runners.local import runner as local
 
 pytestmark = pytest.mark.e2e

@@ -90,7 +90,9 @@ class LatestBaselineOfOtherDataStrategy(LatestArtifactOrNothingStrategy):
     so the DataGate misses TFX's cache and compares the data with itself. Leaving out
     baselines recorded from the candidate statistics gives the rerun the first run's
     inputs, while new data (new statistics) or a newly blessed model's data (a new
-    baseline) still reaches the gate as a change.
+    baseline) still reaches the gate as a change. A baseline accepted by hand
+    (``accept-drift``) is never left out: comparing the blocked data with its accepted
+    copy is the point of accepting it.
     """
 
     def resolve_artifacts(self, store: mlmd.MetadataStore,
@@ -98,9 +100,13 @@ class LatestBaselineOfOtherDataStrategy(LatestArtifactOrNothingStrategy):
         inputs = dict(input_dict)
         own_uris = {artifact.uri for artifact in inputs.pop(CANDIDATE_KEY, [])}
         for key, artifacts in inputs.items():
-            inputs[key] = [baseline for baseline in artifacts if
+            inputs[key] = [baseline for baseline in artifacts if _accepted(baseline) or
                            baseline.get_string_custom_property(baseline_spec.STATISTICS_URI) not in own_uris]
         return super().resolve_artifacts(store, inputs)
+
+
+def _accepted(baseline: types.Artifact) -> bool:
+    return bool(baseline.get_string_custom_property(baseline_spec.ACCEPTED_RUN))
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,15 @@ def test_the_data_baseline_is_the_newest_not_copied_from_the_statistics_under_ch
     assert resolved == {"baseline": []}
 
 
+def test_a_baseline_accepted_by_hand_is_kept_even_when_copied_from_the_statistics_under_check():
+    """accept-drift makes the blocked data the baseline: its rerun must compare with that copy."""
+    baselines = _baselines_from({1: "/stats/run1", 2: "/stats/blocked"})
+    baselines[1].set_string_custom_property("accepted_run", "blocked-run-id")
+    resolved = resolvers.LatestBaselineOfOtherDataStrategy().resolve_artifacts(
+        _store(), {"baseline": baselines, resolvers.CANDIDATE_KEY: [_statistics("/stats/blocked")]})
+    assert [b.id for b in resolved["baseline"]] == [2]
+
+
 def test_compiled_ir_feeds_the_data_gates_statistics_to_the_data_baseline_resolver(tmp_path: Path):
     compiled = ir.compile_pipeline(create_pipeline(profiles.local(root=tmp_path)))
     nodes = {n.pipeline_node.node_info.id: n.pipeline_node for n in compiled.nodes}

@@ -15,8 +15,8 @@ __all__ = ["check_inputs", "fingerprint", "forget", "save_record", "unchanged_ru
 def check_inputs(config: PipelineConfig) -> tuple[str | None, str | None]:
     """``(problem, checked)``: every problem the input checks find in a CSV source as one message
     (None if the data is usable), and what was checked (None for sources not checked here)."""
-    if not isinstance(config.data, CsvSource):
-        return None, None
+    if not isinstance(config.data, CsvSource) or "://" in config.data.path:
+        return None, None  # a gs:// folder is read (and refused when malformed) by ExampleGen itself
     from models.features import LABEL_SOURCE
     from pipeline.preflight import InputDataError, check_csv_folder
 

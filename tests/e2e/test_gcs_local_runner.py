@@ -28,8 +28,8 @@ from tests.support.sample import write_slice
 
 pytestmark = pytest.mark.e2e
 
-ROWS = 1000
-TRAIN_STEPS = 30
+ROWS = 2000
+TRAIN_STEPS = 60
 BUCKET = "taxi-edge-onprem"
 
 

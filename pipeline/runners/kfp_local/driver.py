@@ -172,23 +172,22 @@ def run_pipeline(spec_path: Path, pipeline_root: Path | str, *, run_id: str | No
         container = executor.container
         output_file = Path(executor_input["outputs"]["outputFile"])
         inputs = executor_input["inputs"]
-        execution_id = None
+        parameter_types = _parameter_types(component)
+        execution_id = recorder.start(
+            task_name, _execution_type(container, task.component_ref.name), inputs.get("parameterValues", {}),
+            parameter_types,
+            {key: listed.get("artifacts", []) for key, listed in inputs.get("artifacts", {}).items()})
         try:
             if container.lifecycle.HasField("pre_cache_check"):
                 _run(container_command(container.lifecycle.pre_cache_check, executor_input, python),
                      task_root / "pre_cache_check.log", cwd, environment, run_command)
-            # The exec properties as the executor sees them: the spec's, plus what a driver added.
-            properties = {**inputs.get("parameterValues", {}), **read_driver_parameters(output_file)}
-            execution_id = recorder.start(
-                task_name, _execution_type(container, task.component_ref.name), properties,
-                _parameter_types(component),
-                {key: listed.get("artifacts", []) for key, listed in inputs.get("artifacts", {}).items()})
+                # The exec properties as the executor sees them: what the driver added overrides the spec's.
+                recorder.set_properties(execution_id, read_driver_parameters(output_file), parameter_types)
             _run(container_command(container, executor_input, python), task_root / "executor.log", cwd,
                  environment, run_command)
             outputs, parameters = read_executor_output(output_file, executor_input)
         except Exception:
-            if execution_id is not None:
-                recorder.fail(execution_id)
+            recorder.fail(execution_id)
             raise
         recorder.complete(execution_id, task_name, outputs)
         seconds = time.monotonic() - started

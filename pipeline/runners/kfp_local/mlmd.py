@@ -11,7 +11,7 @@ What is recorded, as TFX's portable launcher records it:
 * contexts of the types ``pipeline`` (the pipeline name), ``pipeline_run`` (the run id,
   child of the pipeline context) and ``node`` (``<pipeline>.<task name>``), each execution
   and artifact associated/attributed to all three;
-* one execution per container task, RUNNING when its command starts, then COMPLETE with an
+* one execution per container task, RUNNING when its first command starts, then COMPLETE with an
   OUTPUT event per output artifact, or FAILED; its custom properties are the task's input
   parameters (TFX's exec properties) with the values an ExampleGen driver added
   (``input_fingerprint``, ``span``, ...), integers as ints, structures as JSON strings;
@@ -198,12 +198,17 @@ class RunRecorder:
         """Records a container task as RUNNING with its exec properties and input events; its id."""
         execution = mlmd.Execution(type_id=self._execution_type(execution_type),
                                    last_known_state=mlmd.Execution.RUNNING, name=f"{self.run_id}.{task_name}")
-        for key, value in sorted(parameters.items()):
-            integer = True if parameter_types.get(key) == _PARAMETER_INTEGER else None
-            converted = to_value(value, integer=integer)
-            if converted is not None:
-                execution.custom_properties[key].CopyFrom(converted)
+        _set_properties(execution, parameters, parameter_types)
         return self._put_with_events(execution, task_name, mlmd.Event.INPUT, inputs)
+
+    def set_properties(self, execution_id: int, parameters: Mapping[str, Any],
+                       parameter_types: Mapping[str, str]) -> None:
+        """Adds or overrides exec properties of a recorded execution (what an ExampleGen driver adds)."""
+        if not parameters:
+            return
+        [execution] = self.store.get_executions_by_id([execution_id])
+        _set_properties(execution, parameters, parameter_types)
+        self.store.put_executions([execution])
 
     def complete(self, execution_id: int, task_name: str,
                  outputs: Mapping[str, Iterable[Mapping[str, Any]]]) -> None:
@@ -245,6 +250,14 @@ class RunRecorder:
         if events:
             self.store.put_events(events)
         return execution_id
+
+
+def _set_properties(execution: mlmd.Execution, parameters: Mapping[str, Any],
+                    parameter_types: Mapping[str, str]) -> None:
+    for key, value in sorted(parameters.items()):
+        converted = to_value(value, integer=True if parameter_types.get(key) == _PARAMETER_INTEGER else None)
+        if converted is not None:
+            execution.custom_properties[key].CopyFrom(converted)
 
 
 def _property_field(kind: int) -> str:

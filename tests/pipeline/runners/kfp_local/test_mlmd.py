@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,16 @@ def test_metadata_values_are_typed_as_tfx_types_them():
     assert recording.to_value(True).int_value == 1
     assert recording.to_value({"a": [1]}).string_value == '{"a": [1]}'
     assert recording.to_value(None) is None
+
+
+def test_a_task_whose_driver_hook_fails_is_recorded_failed(tmp_path: Path):
+    def hook_fails(argv, log_path, cwd, env):
+        if log_path.name == "pre_cache_check.log":
+            return 4
+        return launcher.run_subprocess([sys.executable, *argv[1:]], log_path, cwd, env)
+
+    with pytest.raises(launcher.TaskFailed, match="exited with 4"):
+        launcher.run_pipeline(_spec(tmp_path, hook=True), tmp_path / "root", run_id="r1", python="python",
+                              run_command=hook_fails)
+    store = open_read_only(SqliteMetadata(str(tmp_path / "root" / launcher.METADATA_NAME)))
+    assert {c.node_id: c.state for c in facts.run_info(store, "r1").components} == {"make": "failed"}

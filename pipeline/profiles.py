@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from pipeline import spans
 from pipeline.config import (
     DEFAULT_DATA,
     REPO_ROOT,
@@ -33,6 +34,7 @@ from pipeline.config import (
     PipelineConfig,
     ReportConfig,
     SqliteMetadata,
+    TrainingConfig,
 )
 
 PIPELINE_NAME = "taxi-edge"
@@ -54,6 +56,11 @@ LOCAL_BEAM_ARGS = (
 )
 
 
+def csv_source(path: Path, layout: str | None = None) -> CsvSource:
+    """A CSV folder; its layout is detected from its sub-folders unless given (see :mod:`pipeline.spans`)."""
+    return CsvSource(str(path), layout=layout or spans.detect_layout(path))
+
+
 STATE_DIR_ENV = "PIPELINE_STATE_DIR"
 
 
@@ -65,7 +72,8 @@ def local(root: Path | str | None = None, data: Path | str | None = None, state:
     the serving and edge roots and the reports then live there, while the SQLite MLMD
     store and the run lock stay on this machine, in ``state`` (else ``$PIPELINE_STATE_DIR``,
     else ``outputs/gcs/<bucket>/<path>``), one store per GCS root. ``data`` may be a
-    ``gs://`` folder of CSV files too.
+    ``gs://`` folder of CSV files too (one span). A local data folder's layout (one span, or one
+    sub-folder per date or span) is detected.
     """
     env = os.environ if env is None else env
     root_uri = gcs_uri(root) if root is not None else None
@@ -81,13 +89,15 @@ def local(root: Path | str | None = None, data: Path | str | None = None, state:
         local_state = Path(root or DEFAULT_LOCAL_ROOT).resolve()
         outputs = str(local_state)
     data_uri = gcs_uri(data) if data is not None else ""
-    data_path = data_uri if data_uri.startswith("gs://") else str(Path(data or DEFAULT_DATA).resolve())
+    # A gs:// data folder is read as one span: span folders are detected on local folders only.
+    source = (CsvSource(data_uri) if data_uri.startswith("gs://")
+              else csv_source(Path(data or DEFAULT_DATA).resolve()))
     return PipelineConfig(
         profile="local",
         pipeline_name=PIPELINE_NAME,
         pipeline_root=f"{outputs}/pipeline",
         serving_root=f"{outputs}/serving",
-        data=CsvSource(data_path),
+        data=source,
         metadata=SqliteMetadata(str(local_state / "metadata.sqlite")),
         beam_args=LOCAL_BEAM_ARGS,
         report=ReportConfig(folder=f"{outputs}/reports"),
@@ -151,7 +161,9 @@ def gke(root: str | Path | None = None, data: str | Path | None = None, *, bucke
     if query:
         source: CsvSource | BigQuerySource = BigQuerySource(query)
     else:
-        source = CsvSource(gcs_uri(data) if data is not None else f"{root}/data")
+        uri = gcs_uri(data) if data is not None else f"{root}/data"
+        layout = env.get("EDGE_DATA_LAYOUT") or (spans.detect_layout(uri) if "://" not in uri else "single")
+        source = CsvSource(uri, layout=layout)
     # Beam in the component's own pod: the pod's image already holds the code, so
     # TFX must not build and stage a source package for "workers".
     beam_args = ["--runner=FnApiRunner", "--direct_running_mode=in_memory", "--direct_num_workers=1",
@@ -172,6 +184,9 @@ def gke(root: str | Path | None = None, data: str | Path | None = None, *, bucke
         serving_root=f"{root}/serving",
         data=source,
         metadata=BackendMetadata(),
+        # TFX 1.16's Kubeflow v2 compiler takes only the two stock resolver strategies
+        # and single channels, so a KFP run trains on its own span (no MLMD window).
+        training=TrainingConfig(window_spans=1),
         schema_path=schema,
         beam_args=tuple(beam_args),
         image=image,
@@ -256,7 +271,9 @@ def onprem(root: Path | None = None, data: Path | None = None,
 
     - ``EDGE_PIPELINE_ROOT`` (required unless ``root``): pipeline outputs go to
       ``<root>/pipeline``; ``EDGE_SERVING_ROOT`` (default ``<root>/serving``) receives
-      pushed models; ``EDGE_DATA_DIR`` (default the shipped sample) holds the CSV files.
+      pushed models; ``EDGE_DATA_DIR`` (default the shipped sample) holds the CSV files,
+      laid out as ``EDGE_DATA_LAYOUT`` (``single``, ``date`` or ``span``; default: detected
+      from the folder, see :mod:`pipeline.spans`); ``EDGE_WINDOW_SPANS`` (7) spans train.
     - ``MLMD_MYSQL_HOST`` (default 127.0.0.1), ``MLMD_MYSQL_PORT`` (3306),
       ``MLMD_MYSQL_DATABASE`` (mlmd), ``MLMD_MYSQL_USER`` (mlmd). The password is not
       read here: at connection time from ``MLMD_MYSQL_PASSWORD`` or from the file named
@@ -284,7 +301,8 @@ def onprem(root: Path | None = None, data: Path | None = None,
         pipeline_name=PIPELINE_NAME,
         pipeline_root=str(root / "pipeline"),
         serving_root=str(serving),
-        data=CsvSource(str(data)),
+        data=csv_source(data, env.get("EDGE_DATA_LAYOUT") or None),
+        training=TrainingConfig(window_spans=int(env.get("EDGE_WINDOW_SPANS", TrainingConfig.window_spans))),
         metadata=MySqlMetadata(
             host=env.get("MLMD_MYSQL_HOST", "127.0.0.1"),
             port=int(env.get("MLMD_MYSQL_PORT", "3306")),

@@ -41,12 +41,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 from ml_metadata import metadata_store
 
 from pipeline.config import MySqlMetadata, SqliteMetadata
 from pipeline.metadata.connection import connection_config
 from pipeline.runners.kfp_local.executor_input import (
+    apply_driver_output,
     build_executor_input,
     read_driver_parameters,
     read_executor_output,
@@ -110,11 +112,27 @@ def _run(argv: Sequence[str], log_path: Path, cwd: Path | None, env: Mapping[str
         raise TaskFailed(f"{argv[:3]} exited with {returncode}; log {log_path}:\n{tail}")
 
 
+def pipeline_parameters(spec: pipeline_spec_pb2.PipelineSpec, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The run's pipeline parameters: the spec's defaults, overridden by ``given`` (as a KFP run's)."""
+    declared = spec.root.input_definitions.parameters
+    unknown = set(given) - set(declared)
+    if unknown:
+        raise ValueError(f"the pipeline has no parameters {sorted(unknown)}; it declares {sorted(declared)}")
+    values = {name: json_format.MessageToDict(definition.default_value)
+              for name, definition in declared.items() if definition.HasField("default_value")}
+    values.update(given)
+    missing = set(declared) - set(values)
+    if missing:
+        raise ValueError(f"pipeline parameters without a value or default: {sorted(missing)}")
+    return values
+
+
 def run_pipeline(spec_path: Path, pipeline_root: Path | str, *, run_id: str | None = None,
                  python: str = sys.executable, cwd: Path | None = None, env: Mapping[str, str] | None = None,
                  runtime_parameters: Mapping[str, Any] | None = None,
                  on_task: Callable[[str, int, int], None] | None = None,
-                 work_dir: Path | None = None, run_command: RunCommand = run_subprocess,
+                 work_dir: Path | None = None, only: Sequence[str] | None = None,
+                 run_command: RunCommand = run_subprocess,
                  metadata: SqliteMetadata | MySqlMetadata | None = None) -> RunResult:
     """Executes every task of the compiled spec at ``spec_path``; raises :class:`TaskFailed` at a failure.
 
@@ -123,11 +141,14 @@ def run_pipeline(spec_path: Path, pipeline_root: Path | str, *, run_id: str | No
     outputs - go under ``work_dir``, a local folder (default: ``pipeline_root`` itself when that
     is local). The run is recorded in the MLMD store ``metadata`` (default: SQLite
     ``work_dir/metadata.sqlite``), where later runs' resolvers find blessed models and
-    baselines, as the KFP backend keeps them in its MLMD. ``run_command`` runs each task's
+    baselines, as the KFP backend keeps them in its MLMD. ``runtime_parameters`` are the
+    run's pipeline parameters (the spec's defaults fill the rest); ``only`` runs just these
+    tasks (their upstream tasks must be among them). ``run_command`` runs each task's
     resolved command (its leading ``python`` replaced by ``python``): with ``python="python"`` and
     a container runner (pipeline/runners/container.py), every task runs in the image.
     """
     spec = load_pipeline_spec(spec_path)
+    runtime_parameters = pipeline_parameters(spec, runtime_parameters or {})
     root_uri = str(pipeline_root).rstrip("/")
     if work_dir is None:
         if "://" in root_uri:
@@ -141,7 +162,7 @@ def run_pipeline(spec_path: Path, pipeline_root: Path | str, *, run_id: str | No
     store = ArtifactStore(mlmd_store, spec.pipeline_info.name)
     environment = dict(os.environ if env is None else env)
     result = RunResult(run_id=run_id, pipeline_root=pipeline_root, metadata=metadata)
-    order = task_order(spec)
+    order = [name for name in task_order(spec) if only is None or name in only]
     for index, task_name in enumerate(order, start=1):
         if on_task:
             on_task(task_name, index, len(order))
@@ -183,6 +204,7 @@ def run_pipeline(spec_path: Path, pipeline_root: Path | str, *, run_id: str | No
                      task_root / "pre_cache_check.log", cwd, environment, run_command)
                 # The exec properties as the executor sees them: what the driver added overrides the spec's.
                 recorder.set_properties(execution_id, read_driver_parameters(output_file), parameter_types)
+                apply_driver_output(output_file, executor_input)
             _run(container_command(container, executor_input, python), task_root / "executor.log", cwd,
                  environment, run_command)
             outputs, parameters = read_executor_output(output_file, executor_input)

@@ -22,8 +22,9 @@ What is recorded, as TFX's portable launcher records it:
 * artifacts LIVE, their type named as TFX names it (``tfx.Examples`` -> ``Examples``; a custom
   type keeps its title, e.g. ``pipeline.TFLiteModels``), the properties its schema declares
   (``span``, ``split_names``, ...) as properties and every other metadata key (``blessed``,
-  ``pushed_destination``, the TFLite gate's properties) as a custom property; the artifact's
-  name is the launcher's runtime name, which the Evaluator writes into ``current_model_id``.
+  ``pushed_destination``, the TFLite gate's properties, ``custom:span`` as ``span``) as a custom
+  property; the artifact's name is the launcher's runtime name, which the Evaluator writes into
+  ``current_model_id``.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ NODE_CONTEXT = "node"
 # Where a compiled spec's type title names a TFX first-party type (``tfx.Examples``).
 TFX_TITLE_PREFIX = "tfx."
 RESOLVER_EXECUTION_TYPE = "kfp_local.Resolver"
+# How TFX's KFP entrypoint spells a custom property whose name is also a declared property
+# (ExampleGen's ``custom:span`` next to the ``span`` property).
+CUSTOM_PREFIX = "custom:"
 
 _SCHEMA_TYPES = {"integer": mlmd.INT, "number": mlmd.DOUBLE, "string": mlmd.STRING}
 _PARAMETER_INTEGER = "NUMBER_INTEGER"
@@ -106,7 +110,8 @@ def from_value(value: mlmd.Value) -> Any:
 def artifact_metadata(artifact: mlmd.Artifact) -> dict[str, Any]:
     """Properties and custom properties of a recorded artifact, as KFP artifact metadata."""
     metadata = {k: from_value(v) for k, v in artifact.properties.items()}
-    metadata.update({k: from_value(v) for k, v in artifact.custom_properties.items()})
+    metadata.update({(f"{CUSTOM_PREFIX}{k}" if k in artifact.properties else k): from_value(v)
+                     for k, v in artifact.custom_properties.items()})
     return {k: v for k, v in metadata.items() if v is not None}
 
 
@@ -181,14 +186,17 @@ class RunRecorder:
         record = mlmd.Artifact(type_id=type_id, uri=artifact["uri"], name=artifact["name"],
                                state=mlmd.Artifact.LIVE)
         for key, value in (artifact.get("metadata") or {}).items():
-            declared = properties.get(key)
+            # ``custom:span`` is the custom property ``span``, as TFX's entrypoint reads it back.
+            custom = key.startswith(CUSTOM_PREFIX) and key[len(CUSTOM_PREFIX):] in properties
+            name = key[len(CUSTOM_PREFIX):] if custom else key
+            declared = None if custom else properties.get(name)
             converted = to_value(value, integer=True if declared == mlmd.INT else None)
             if converted is None:
                 continue
             if declared is not None and converted.WhichOneof("value") == _property_field(declared):
-                record.properties[key].CopyFrom(converted)
+                record.properties[name].CopyFrom(converted)
             else:
-                record.custom_properties[key].CopyFrom(converted)
+                record.custom_properties[name].CopyFrom(converted)
         return record
 
     # -- executions --

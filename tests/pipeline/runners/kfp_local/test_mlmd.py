@@ -85,6 +85,33 @@ def test_metadata_values_are_typed_as_tfx_types_them():
     assert recording.to_value(None) is None
 
 
+def test_a_custom_property_named_like_a_declared_one_is_recorded_as_tfx_reads_it_back(tmp_path: Path):
+    """ExampleGen's Examples carry ``span`` as a property and ``custom:span`` as a custom property."""
+    from pipeline.metadata.spans import examples_span
+
+    examples_type = {"instanceSchema": "title: tfx.Examples\ntype: object\nproperties:\n"
+                                       "  span:\n    type: integer\n"}
+    store = _writable_store(tmp_path)
+    recorder = launcher.RunRecorder(store, "toy", "r1")
+    gen = recorder.start("CsvExampleGen", "gen", {}, {}, {})
+    recorder.complete(gen, "CsvExampleGen", {"examples": [{
+        "name": "r1/examples", "uri": "/e", "type": examples_type,
+        "metadata": {"span": 0.0, "custom:span": 19700.0, "version": 1.0}}]})
+    [examples] = q.outputs_of(store, gen)["examples"]
+    assert examples.properties["span"].int_value == 0
+    assert examples.custom_properties["span"].int_value == 19700
+    assert examples_span(examples) == (19700, 1)
+    assert recording.artifact_metadata(examples) == {"span": 0.0, "custom:span": 19700.0, "version": 1.0}
+
+
+def _writable_store(tmp_path: Path):
+    from ml_metadata import metadata_store
+
+    from pipeline.metadata import connection_config
+
+    return metadata_store.MetadataStore(connection_config(SqliteMetadata(str(tmp_path / "m.sqlite"))))
+
+
 def test_a_task_whose_driver_hook_fails_is_recorded_failed(tmp_path: Path):
     def hook_fails(argv, log_path, cwd, env):
         if log_path.name == "pre_cache_check.log":

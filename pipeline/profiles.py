@@ -1,7 +1,8 @@
 """Environment profiles: one typed :class:`PipelineConfig` per place the pipeline runs.
 
 ``local`` is the default: everything under one root folder (pipeline outputs, the
-SQLite MLMD file, the serving folder), Beam in-process. ``onprem`` is what the
+SQLite MLMD file, the serving folder), Beam in-process; with a ``gs://`` root everything
+but MLMD and the run lock goes to GCS. ``onprem`` is what the
 Airflow deployment compiles: roots on local/NFS paths, MLMD on MySQL, Beam on all
 cores; it is configured from environment variables (see :func:`onprem`). ``gke`` is
 Kubeflow Pipelines v2 on GKE or Vertex AI: ``gs://`` roots, the KFP backend's MLMD, CSV

@@ -12,7 +12,9 @@ here:
   times from an MLMD SQLite store with ``sqlite3`` only;
 - :func:`bench_env` / :func:`warm_bytecode_cache`: the environment every measured
   subprocess gets;
-- :func:`measure_import_tfx`: the cost of ``import tfx.v1`` in a fresh process.
+- :func:`measure_import_tfx`: the cost of ``import tfx.v1`` in a fresh process;
+- :func:`run_interleaved` / :class:`PairedTimes`: two commands timed in alternation,
+  compared pair by pair, so that a change in the machine's load hits both sides alike.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import statistics
 import subprocess
 import sys
 import sysconfig
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -333,3 +337,60 @@ def measure_import_tfx(repeats: int = 1, env: dict[str, str] | None = None) -> d
     return best
 
 
+# --------------------------------------------------------------------------
+# Paired comparison
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PairedTimes:
+    """Wall times of two commands run in alternation (A, B, A, B, ...), pair by pair.
+
+    Why pairs: on a shared machine the load can move by a factor of two within
+    minutes, so a ratio of two medians taken minutes apart measures the load as
+    much as the code. Each pair ran back to back, so its ratio compares like with
+    like; the median of the ratios is the figure to quote. ``loads`` is the
+    1-minute load average before each pair.
+    """
+
+    first_s: tuple[float, ...]
+    second_s: tuple[float, ...]
+    loads: tuple[float, ...]
+
+    @property
+    def ratios(self) -> tuple[float, ...]:
+        """``first / second`` of each pair."""
+        return tuple(a / b for a, b in zip(self.first_s, self.second_s, strict=True))
+
+    @property
+    def median_ratio(self) -> float:
+        return statistics.median(self.ratios)
+
+    @property
+    def median_first_s(self) -> float:
+        return statistics.median(self.first_s)
+
+    @property
+    def median_second_s(self) -> float:
+        return statistics.median(self.second_s)
+
+
+def run_interleaved(
+    first: Callable[[int], float], second: Callable[[int], float], pairs: int
+) -> PairedTimes:
+    """Call ``first(i)`` then ``second(i)`` for ``i`` in ``range(pairs)``; each returns seconds.
+
+    The callables run the measured command (e.g. with :func:`run_measured`) and
+    return its wall time; ``i`` lets them give each run its own log.
+    """
+    if pairs < 1:
+        raise ValueError(f"pairs must be at least 1, got {pairs}")
+    first_s: list[float] = []
+    second_s: list[float] = []
+    loads: list[float] = []
+    for i in range(pairs):
+        loads.append(os.getloadavg()[0])
+        first_s.append(first(i))
+        second_s.append(second(i))
+        logger.info("pair %d: %.1f s / %.1f s (load %.1f)", i + 1, first_s[-1], second_s[-1], loads[-1])
+    return PairedTimes(tuple(first_s), tuple(second_s), tuple(loads))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from benchmarks.measure import cpu_between, run_measured
+import pytest
+
+from benchmarks.measure import cpu_between, run_interleaved, run_measured
 
 # A parent that starts a child; both spin for a while, so CPU time sits in two processes.
 _BURN = """
@@ -39,3 +41,29 @@ def test_cpu_between_reports_busy_cores_in_a_window() -> None:
 
 def test_cpu_between_is_zero_for_a_window_without_two_samples() -> None:
     assert cpu_between([(100.0, 1.0, 1)], 99.0, 101.0)["cores"] == 0.0
+
+
+def test_run_interleaved_alternates_the_two_sides_and_compares_them_pair_by_pair() -> None:
+    calls: list[str] = []
+    ours = [10.0, 30.0, 12.0]
+    theirs = [20.0, 40.0, 48.0]
+
+    def first(i: int) -> float:
+        calls.append(f"a{i}")
+        return ours[i]
+
+    def second(i: int) -> float:
+        calls.append(f"b{i}")
+        return theirs[i]
+
+    paired = run_interleaved(first, second, pairs=3)
+    assert calls == ["a0", "b0", "a1", "b1", "a2", "b2"]
+    assert paired.ratios == (0.5, 0.75, 0.25)
+    assert paired.median_ratio == 0.5
+    assert (paired.median_first_s, paired.median_second_s) == (12.0, 40.0)
+    assert len(paired.loads) == 3
+
+
+def test_run_interleaved_refuses_zero_pairs() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        run_interleaved(lambda i: 1.0, lambda i: 1.0, pairs=0)

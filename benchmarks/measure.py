@@ -28,7 +28,7 @@ import sys
 import sysconfig
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -376,21 +376,27 @@ class PairedTimes:
 
 
 def run_interleaved(
-    first: Callable[[int], float], second: Callable[[int], float], pairs: int
-) -> PairedTimes:
-    """Call ``first(i)`` then ``second(i)`` for ``i`` in ``range(pairs)``; each returns seconds.
+    first: Callable[[int], Mapping[str, float]], second: Callable[[int], Mapping[str, float]], pairs: int
+) -> dict[str, PairedTimes]:
+    """Call ``first(i)`` then ``second(i)`` for ``i`` in ``range(pairs)``; compare them measure by measure.
 
-    The callables run the measured command (e.g. with :func:`run_measured`) and
-    return its wall time; ``i`` lets them give each run its own log.
+    Each call runs the measured command once (e.g. with :func:`run_measured`) and returns
+    its measures by name, e.g. ``{"wall_s": ..., "cpu_s": ...}``; ``i`` lets it give each
+    run its own log. The answer has one :class:`PairedTimes` per measure both sides return.
+    CPU seconds are the steadier measure on a loaded machine: wall time there is mostly
+    the wait for a core, while CPU time changes little with the load.
     """
     if pairs < 1:
         raise ValueError(f"pairs must be at least 1, got {pairs}")
-    first_s: list[float] = []
-    second_s: list[float] = []
+    firsts: list[Mapping[str, float]] = []
+    seconds: list[Mapping[str, float]] = []
     loads: list[float] = []
     for i in range(pairs):
         loads.append(os.getloadavg()[0])
-        first_s.append(first(i))
-        second_s.append(second(i))
-        logger.info("pair %d: %.1f s / %.1f s (load %.1f)", i + 1, first_s[-1], second_s[-1], loads[-1])
-    return PairedTimes(tuple(first_s), tuple(second_s), tuple(loads))
+        firsts.append(first(i))
+        seconds.append(second(i))
+        logger.info("pair %d (load %.1f): %s / %s", i + 1, loads[-1], firsts[-1], seconds[-1])
+    names = [name for name in firsts[0] if all(name in run for run in (*firsts, *seconds))]
+    return {name: PairedTimes(tuple(float(run[name]) for run in firsts),
+                              tuple(float(run[name]) for run in seconds), tuple(loads))
+            for name in names}

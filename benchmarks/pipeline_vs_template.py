@@ -13,7 +13,12 @@ are meaningful even on a noisy machine. Printed per pipeline:
 The cached reruns are then repeated in pairs, ours and the template's back to back
 (``--rerun-pairs``, default 5): a shared machine's load drifts over the minutes
 between one side's runs and the other's, and a pair's ratio is not fooled by that.
-The median of the pair ratios is the figure to hold against the target.
+The median of the pair ratios is the figure to hold against the target. Wall time and CPU
+time (user+system of the process tree, steadier under load) are both compared. Note that
+only the template's first cached rerun re-runs its Evaluator (the fresh run had no blessed
+baseline, the rerun has one); from its second rerun on, all of its components come from the
+cache, so the pairs compare a fully cached rerun with a fully cached rerun. The script
+prints which template components ran in each pair.
 
 Targets (ROADMAP): fresh no slower than the template; unchanged rerun at most half of
 the template's cached rerun, with nothing retrained or re-pushed.

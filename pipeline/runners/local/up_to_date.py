@@ -122,7 +122,7 @@ def _name_and_version(dist: importlib.metadata.Distribution) -> tuple[str | None
 
     Only the header block is parsed: ``dist.metadata`` parses the whole file, long
     description included, on every access (``dist.version`` is one more), which made
-    reading ~360 distributions 0.4-0.8 s of every run's fingerprint.
+    reading ~360 distributions 0.3 s (idle) to 0.8 s (under load) of every fingerprint.
     """
     text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
     headers = _HEADERS.parsestr(text.replace("\r\n", "\n").split("\n\n", 1)[0])

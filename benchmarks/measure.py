@@ -12,7 +12,9 @@ here:
   times from an MLMD SQLite store with ``sqlite3`` only;
 - :func:`bench_env` / :func:`warm_bytecode_cache`: the environment every measured
   subprocess gets;
-- :func:`measure_import_tfx`: the cost of ``import tfx.v1`` in a fresh process.
+- :func:`measure_import_tfx`: the cost of ``import tfx.v1`` in a fresh process;
+- :func:`run_interleaved` / :class:`PairedTimes`: two commands timed in alternation,
+  compared pair by pair, so that a change in the machine's load hits both sides alike.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import statistics
 import subprocess
 import sys
 import sysconfig
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -333,3 +337,66 @@ def measure_import_tfx(repeats: int = 1, env: dict[str, str] | None = None) -> d
     return best
 
 
+# --------------------------------------------------------------------------
+# Paired comparison
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PairedTimes:
+    """Wall times of two commands run in alternation (A, B, A, B, ...), pair by pair.
+
+    Why pairs: on a shared machine the load can move by a factor of two within
+    minutes, so a ratio of two medians taken minutes apart measures the load as
+    much as the code. Each pair ran back to back, so its ratio compares like with
+    like; the median of the ratios is the figure to quote. ``loads`` is the
+    1-minute load average before each pair.
+    """
+
+    first_s: tuple[float, ...]
+    second_s: tuple[float, ...]
+    loads: tuple[float, ...]
+
+    @property
+    def ratios(self) -> tuple[float, ...]:
+        """``first / second`` of each pair."""
+        return tuple(a / b for a, b in zip(self.first_s, self.second_s, strict=True))
+
+    @property
+    def median_ratio(self) -> float:
+        return statistics.median(self.ratios)
+
+    @property
+    def median_first_s(self) -> float:
+        return statistics.median(self.first_s)
+
+    @property
+    def median_second_s(self) -> float:
+        return statistics.median(self.second_s)
+
+
+def run_interleaved(
+    first: Callable[[int], Mapping[str, float]], second: Callable[[int], Mapping[str, float]], pairs: int
+) -> dict[str, PairedTimes]:
+    """Call ``first(i)`` then ``second(i)`` for ``i`` in ``range(pairs)``; compare them measure by measure.
+
+    Each call runs the measured command once (e.g. with :func:`run_measured`) and returns
+    its measures by name, e.g. ``{"wall_s": ..., "cpu_s": ...}``; ``i`` lets it give each
+    run its own log. The answer has one :class:`PairedTimes` per measure both sides return.
+    CPU seconds are the steadier measure on a loaded machine: wall time there is mostly
+    the wait for a core, while CPU time changes little with the load.
+    """
+    if pairs < 1:
+        raise ValueError(f"pairs must be at least 1, got {pairs}")
+    firsts: list[Mapping[str, float]] = []
+    seconds: list[Mapping[str, float]] = []
+    loads: list[float] = []
+    for i in range(pairs):
+        loads.append(os.getloadavg()[0])
+        firsts.append(first(i))
+        seconds.append(second(i))
+        logger.info("pair %d (load %.1f): %s / %s", i + 1, loads[-1], firsts[-1], seconds[-1])
+    names = [name for name in firsts[0] if all(name in run for run in (*firsts, *seconds))]
+    return {name: PairedTimes(tuple(float(run[name]) for run in firsts),
+                              tuple(float(run[name]) for run in seconds), tuple(loads))
+            for name in names}

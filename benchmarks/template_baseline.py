@@ -363,7 +363,9 @@ def benchmark_template(
     Returns:
       ``{'fresh': {...}, 'cached': {...}, 'import_tfx_s': float, ...}`` where
       each run has ``wall_s``, ``peak_rss_mib``, ``components`` and more.
-      The ``log``/``metadata_db`` paths only survive with ``keep`` or ``work_dir``.
+      The ``log``/``metadata_db`` paths only survive with ``keep`` or ``work_dir``;
+      with ``work_dir``, ``project_dir``/``output_root`` let a caller rerun the copy
+      (:func:`run_template_pipeline`), e.g. to interleave cached reruns with ours.
     """
     data_dir = Path(data_dir).resolve()
     if not any(data_dir.glob("*.csv")):
@@ -390,6 +392,8 @@ def benchmark_template(
             copy_method=copy_method,
             data_dir=str(data_dir),
             work_dir=str(root),
+            project_dir=str(project_dir),
+            output_root=str(output_root),
             beam_args=list(DEFAULT_BEAM_ARGS if beam_args is None else beam_args),
             cpu_count=os.cpu_count(),
             load_avg_1m_after=os.getloadavg()[0],

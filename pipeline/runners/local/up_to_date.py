@@ -23,6 +23,7 @@ not run after the lock changed, or a package was installed by hand).
 from __future__ import annotations
 
 import dataclasses
+import email.parser
 import functools
 import hashlib
 import importlib.metadata
@@ -109,8 +110,23 @@ def _mtime_ns(folder: str) -> int | None:
 @functools.lru_cache(maxsize=4)
 def _installed_in(folders: tuple[str, ...], mtimes: tuple[int | None, ...]) -> tuple[tuple[str, str], ...]:
     """``mtimes`` is only the cache key: the folders' state the answer belongs to."""
-    return tuple(sorted((_normalised(d.metadata["Name"]), d.version)
-                        for d in importlib.metadata.distributions(path=list(folders)) if d.metadata["Name"]))
+    found = (_name_and_version(d) for d in importlib.metadata.distributions(path=list(folders)))
+    return tuple(sorted((_normalised(name), version) for name, version in found if name))
+
+
+_HEADERS = email.parser.HeaderParser()
+
+
+def _name_and_version(dist: importlib.metadata.Distribution) -> tuple[str | None, str | None]:
+    """``Name`` and ``Version`` from a distribution's metadata headers.
+
+    Only the header block is parsed: ``dist.metadata`` parses the whole file, long
+    description included, on every access (``dist.version`` is one more), which made
+    reading ~360 distributions 0.3 s (idle) to 0.8 s (under load) of every fingerprint.
+    """
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    headers = _HEADERS.parsestr(text.replace("\r\n", "\n").split("\n\n", 1)[0])
+    return headers["Name"], headers["Version"]
 
 
 def environment_mismatches(lock_path: Path | None = None) -> list[str]:

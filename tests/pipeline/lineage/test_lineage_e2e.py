@@ -198,3 +198,22 @@ def test_report_renders_in_chromium_with_the_runs_real_metrics(runs, tmp_path):
     assert shot.is_file() and shot.stat().st_size > 50_000
     if os.environ.get("REPORT_SCREENSHOT"):
         shutil.copy(shot, os.environ["REPORT_SCREENSHOT"])
+
+
+def test_the_evaluation_read_for_summary_and_report_is_tfmas_own_but_for_the_sliced_plots(runs):
+    import tensorflow_model_analysis as tfma
+
+    from pipeline.metadata import facts
+
+    lineage = runs["lineage"]
+    evaluators = [run_executions(lineage.store, run_id)["Evaluator"].id for run_id in runs["run_ids"]]
+    uris = {outputs_of(lineage.store, evaluator)["evaluation"][0].uri for evaluator in evaluators}
+    model_names = {facts.candidate_model_name(uri) for uri in uris}
+    assert None in model_names and len(model_names) == 2  # without and with a baseline model
+    for uri in uris:
+        ours = facts.load_eval_result(uri)
+        theirs = tfma.load_eval_result(uri, model_name=facts.candidate_model_name(uri))
+        assert ours.slicing_metrics == theirs.slicing_metrics and len(ours.slicing_metrics) > 1
+        assert (ours.config, ours.model_location, ours.data_location) == \
+            (theirs.config, theirs.model_location, theirs.data_location)
+        assert ours.plots == [plot for plot in theirs.plots if not plot[0]] and len(ours.plots) == 1

@@ -136,9 +136,13 @@ def test_reading_runs_imports_neither_tfx_nor_tensorflow():
 
 def test_an_evaluation_is_read_once_per_artifact(monkeypatch, tmp_path):
     import tensorflow_model_analysis as tfma
+    from tensorflow_model_analysis.writers import eval_config_writer
 
     reads = []
-    monkeypatch.setattr(tfma, "load_eval_result", lambda uri, model_name=None: reads.append(uri) or object())
+    monkeypatch.setattr(eval_config_writer, "load_eval_run",
+                        lambda uri: reads.append(uri) or (None, "", "tfrecord", {}))
+    monkeypatch.setattr(tfma, "load_metrics", lambda uri: iter(()))
+    monkeypatch.setattr(tfma, "load_plots", lambda uri: iter(()))
     facts.load_eval_result.cache_clear()
     first, second = str(tmp_path / "evaluation-1"), str(tmp_path / "evaluation-2")
     assert facts.load_eval_result(first) is facts.load_eval_result(first)

@@ -169,6 +169,20 @@ def test_installed_distributions_are_read_again_only_after_an_install(tmp_path: 
     assert len(reads) == 2
 
 
+def test_name_and_version_come_from_the_metadata_headers_only(tmp_path: Path, monkeypatch):
+    site = tmp_path / "site-packages"
+    (_dist_info(site, "demo-pkg", "1.0") / "METADATA").write_bytes(
+        b"Metadata-Version: 2.1\r\nName: Demo_Pkg\r\nVersion: 1.0\r\n\r\n"
+        b"Description that quotes another header:\r\nVersion: 9.9\r\n")
+    egg = site / "old_pkg-0.5.egg-info"
+    egg.mkdir()
+    (egg / "PKG-INFO").write_text("Metadata-Version: 1.0\nName: old-pkg\nVersion: 0.5\n")
+    monkeypatch.setattr(up_to_date.sysconfig, "get_path", lambda name: str(site))
+    assert up_to_date._installed() == {"demo-pkg": "1.0", "old-pkg": "0.5"}
+    for dist in importlib.metadata.distributions(path=[str(site)]):  # what the full parse says
+        assert up_to_date._name_and_version(dist) == (dist.metadata["Name"], dist.version)
+
+
 def test_environment_not_matching_the_lock_is_never_up_to_date(config, tmp_path: Path, monkeypatch):
     monkeypatch.setattr(up_to_date, "LOCK_FILE", _lock_pinning(tmp_path, "pyyaml", "0.0.1"))
     _record_now(config)  # the record was taken in this very environment

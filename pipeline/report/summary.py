@@ -87,8 +87,15 @@ def _edge_line(edge: run_facts.EdgeFacts) -> str:
     if edge.variant is None:
         return f"nothing pushed ({edge.status or 'unknown'}: {edge.reason})" + reasons
     auc = edge.auc if edge.auc is not None else float("nan")
-    return (f"{edge.variant} ({edge.size_bytes or 0} bytes, AUC {auc:.4f}) -> {edge.push.destination or ''}"
-            + reasons)
+    return (f"{edge.variant} ({edge.size_bytes or 0} bytes, AUC {auc:.4f}{teacher_note(edge)}) -> "
+            f"{edge.push.destination or ''}" + reasons)
+
+
+def teacher_note(edge: run_facts.EdgeFacts) -> str:
+    """', a student distilled from model #12' when the pushed variant is a student, else ''."""
+    if edge.technique != "student":
+        return ""
+    return f", a student distilled from model #{edge.teacher_model_id} ({edge.teacher_model_uri})"
 
 
 def format_summary(summary: RunSummary) -> str:

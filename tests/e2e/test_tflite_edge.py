@@ -257,7 +257,7 @@ def test_variant_outside_the_auc_budget_is_never_pushed(run, tmp_path, monkeypat
 def test_a_student_too_weak_for_the_gate_is_not_pushed_though_it_is_the_smallest(run, tmp_path):
     # One hidden unit and a handful of steps: a real student, just not a good one.
     output, push_root = _do(run, tmp_path, variants=("float32",), techniques=("student",),
-                            student_hidden_units=(1,), finetune_steps=3, finetune_rows=300)
+                            student_hidden_units=(1,), distillation_steps=3, finetune_rows=300)
     assert output.get_int_custom_property("student_int8_size_bytes") < output.get_int_custom_property(
         "float32_size_bytes")
     assert output.get_int_custom_property("student_int8_qualifies") == 0
@@ -273,7 +273,7 @@ def test_a_pushed_student_runs_on_the_edge_runtime_like_its_tflite_on_the_transf
         run, edge_python, tmp_path):
     # Only student variants are offered, under a gate that lets any student through:
     # whatever the gate pushes must keep edge parity, students included.
-    output, push_root = _do(run, tmp_path, variants=(), techniques=("student",), finetune_steps=100,
+    output, push_root = _do(run, tmp_path, variants=(), techniques=("student",), distillation_steps=200,
                             finetune_rows=1000, auc_budget=1.0, slice_auc_budget=1.0, min_agreement=0.0)
     assert output.get_string_custom_property("chosen_variant") == "student_int8"
     [model] = run[2]["Trainer"]["model"]

@@ -55,6 +55,8 @@ class FineTuning:
     temperature: float = _DEFAULTS.distillation_temperature
     # Weight of the hard-label loss in the student's loss (the rest is the soft loss).
     label_weight: float = _DEFAULTS.distillation_label_weight
+    # The student's training steps (it starts from scratch; the other techniques fine-tune).
+    distillation_steps: int = _DEFAULTS.distillation_steps
     student_hidden_units: tuple[int, ...] = _DEFAULTS.student_hidden_units
     student_embedding_dim: int = _DEFAULTS.student_embedding_dim
     seed: int = 42
@@ -195,9 +197,8 @@ def student(teacher: keras.Model, inputs: Mapping[str, np.ndarray], labels: np.n
     teacher_probabilities = teacher.predict(dict(inputs), batch_size=4096, verbose=0).reshape(-1)
     targets = np.stack([np.asarray(labels, np.float32).reshape(-1),
                         soft_targets(teacher_probabilities, tuning.temperature)], axis=1)
-    # A student starts from scratch: it gets the teacher's learning rate scale (x3) and
-    # twice the fine-tuning steps.
-    scratch = FineTuning(**{**tuning.__dict__, "steps": tuning.steps * 2,
+    # A student starts from scratch: its own step count, and 3x the fine-tuning learning rate.
+    scratch = FineTuning(**{**tuning.__dict__, "steps": tuning.distillation_steps,
                             "learning_rate": tuning.learning_rate * 3})
     _fit(model, inputs, targets, scratch, loss=distillation_loss(tuning.temperature, tuning.label_weight))
     return model

@@ -275,7 +275,8 @@ def test_a_pushed_student_runs_on_the_edge_runtime_like_its_tflite_on_the_transf
     # whatever the gate pushes must keep edge parity, students included.
     output, push_root = _do(run, tmp_path, variants=(), techniques=("student",), distillation_steps=200,
                             finetune_rows=1000, auc_budget=1.0, slice_auc_budget=1.0, min_agreement=0.0)
-    assert output.get_string_custom_property("chosen_variant") == "student_int8"
+    # Only student variants were built: whichever conversion is smaller is pushed.
+    assert output.get_string_custom_property("chosen_variant") in {"student_int8", "student_dynamic_range"}
     [model] = run[2]["Trainer"]["model"]
     assert output.get_string_custom_property("student_teacher_model_uri") == model.uri
     [bundle] = [p for p in push_root.iterdir() if p.name.isdigit()]

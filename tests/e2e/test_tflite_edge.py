@@ -9,6 +9,7 @@ directly on the same run's artifacts.
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import subprocess
 import sys
@@ -282,15 +283,37 @@ def test_a_pushed_student_runs_on_the_edge_runtime_like_its_tflite_on_the_transf
     [bundle] = [p for p in push_root.iterdir() if p.name.isdigit()]
     rows = _unseen_rows()
     edge = _edge_predict(edge_python, bundle, _write_csv(tmp_path / "unseen.csv", rows))
+    on_graph = _on_transform_graph(run, rows, (bundle / "model.tflite").read_bytes())
+    assert edge.shape == on_graph.shape == (len(rows),)
+    assert np.max(np.abs(edge - on_graph)) < 1e-5
 
+
+def test_a_compressed_bundle_ships_the_gzip_and_runs_on_the_edge_runtime(run, edge_python, tmp_path):
+    # compress_model: the gate ranks by gzip bytes, the bundle holds model.tflite.gz only,
+    # and the LiteRT-only client decompresses it: same predictions as the plain file.
+    output, push_root = _do(run, tmp_path, variants=("float32", "int8"), compress_model=True)
+    chosen = output.get_string_custom_property("chosen_variant")
+    assert output.get_int_custom_property(f"{chosen}_shipped_bytes") == output.get_int_custom_property(
+        f"{chosen}_gzip_bytes")
+    [bundle] = [p for p in push_root.iterdir() if p.name.isdigit()]
+    assert (bundle / "model.tflite.gz").exists() and not (bundle / "model.tflite").exists()
+    assert json.loads((bundle / "preprocessing.json").read_text())["model_file"] == "model.tflite.gz"
+    assert "gzip bytes" in (tmp_path / "output" / "report.md").read_text()
+    rows = _unseen_rows()
+    edge = _edge_predict(edge_python, bundle, _write_csv(tmp_path / "unseen.csv", rows))
+    plain = (tmp_path / "output" / "variants" / f"{chosen}.tflite").read_bytes()
+    assert gzip.decompress((bundle / "model.tflite.gz").read_bytes()) == plain
+    assert np.max(np.abs(edge - _on_transform_graph(run, rows, plain))) < 1e-5
+
+
+def _on_transform_graph(run, rows: list[dict[str, str]], flatbuffer: bytes) -> np.ndarray:
+    """A .tflite's predictions on the rows transformed by the SavedModel's own Transform signature."""
     import tensorflow_transform as tft
 
+    [model] = run[2]["Trainer"]["model"]
     [transform_graph] = run[2]["Transform"]["transform_graph"]
     raw_spec = tft.TFTransformOutput(transform_graph.uri).raw_feature_spec()  # with the label's source
     transformed = tf.saved_model.load(f"{model.uri}/Format-Serving").signatures["transform_features"]
     out = transformed(examples=tf.constant(rows_to_examples(rows, raw_spec)))
     inputs = executor._model_inputs({k: v.numpy() for k, v in out.items()})
-    student = (bundle / "model.tflite").read_bytes()
-    on_graph = executor.measure.tflite_model(student, output=executor.OUTPUT_NAME)(inputs)
-    assert edge.shape == on_graph.shape == (len(rows),)
-    assert np.max(np.abs(edge - on_graph)) < 1e-5
+    return executor.measure.tflite_model(flatbuffer, output=executor.OUTPUT_NAME)(inputs)

@@ -217,11 +217,11 @@ class TFLiteConfig:
     TFMOT technique in ``techniques`` (fine-tuned from the blessed model inside the
     component, see ``tflite_converter/optimization.py``), that model converted as listed
     in ``technique_conversions`` (``qat`` is always converted to full int8). The pushed
-    variant is the smallest (file bytes) that passes the gate: overall AUC within
-    ``auc_budget`` of the SavedModel's, no slice of ``slice_features`` with at least
-    ``min_slice_examples`` eval examples losing more than ``slice_auc_budget`` AUC, and the
-    SavedModel's label predicted on at least ``min_agreement`` of the eval rows. Bundles go
-    to ``<serving_root>/<edge_subdir>/<version>``.
+    variant is the smallest (file bytes, or gzip bytes with ``compress_model``) that passes
+    the gate: overall AUC within ``auc_budget`` of the SavedModel's, no slice of
+    ``slice_features`` with at least ``min_slice_examples`` eval examples losing more than
+    ``slice_auc_budget`` AUC, and the SavedModel's label predicted on at least
+    ``min_agreement`` of the eval rows. Bundles go to ``<serving_root>/<edge_subdir>/<version>``.
     """
 
     enabled: bool = True

@@ -15,7 +15,9 @@ gate pushed:
 - its single-row latency (ai-edge-litert) <= 0.05x a SavedModel ``serving_default`` call;
 - overall AUC drop <= 0.005 and no gated slice dropping more than 0.02.
 
-    .venv/bin/python benchmarks/tflite_variants.py [--root /tmp/tflite-bench] [--train-steps N]
+    .venv/bin/python benchmarks/tflite_variants.py [--root /tmp/tflite-bench] [--compress]
+        [--data DIR --train-steps N --finetune-steps N]   # a small slice, to try it
+    .venv/bin/python benchmarks/tflite_variants.py --report <TFLite artifact>/report.json
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ def main() -> int:
     parser.add_argument("--conversions", default="int8,dynamic_range",
                         help="conversions of every optimised model (qat is always int8)")
     args = parser.parse_args()
+    if args.report and not args.report.is_file():
+        print(f"no such report file: {args.report}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.WARNING)
 
     from pipeline.components.tflite_converter import report, spec

@@ -1,7 +1,8 @@
 """Environment profiles: one typed :class:`PipelineConfig` per place the pipeline runs.
 
 ``local`` is the default: everything under one root folder (pipeline outputs, the
-SQLite MLMD file, the serving folder), Beam in-process. ``onprem`` is what the
+SQLite MLMD file, the serving folder), Beam in-process; with a ``gs://`` root everything
+but MLMD and the run lock goes to GCS. ``onprem`` is what the
 Airflow deployment compiles: roots on local/NFS paths, MLMD on MySQL, Beam on all
 cores; it is configured from environment variables (see :func:`onprem`). ``gke`` is
 Kubeflow Pipelines v2 on GKE or Vertex AI: ``gs://`` roots, the KFP backend's MLMD, CSV
@@ -61,25 +62,46 @@ def csv_source(path: Path, layout: str | None = None) -> CsvSource:
     return CsvSource(str(path), layout=layout or spans.detect_layout(path))
 
 
-def local(root: Path | None = None, data: Path | None = None) -> PipelineConfig:
+STATE_DIR_ENV = "PIPELINE_STATE_DIR"
+
+
+def local(root: Path | str | None = None, data: Path | str | None = None, state: Path | None = None,
+          env: Mapping[str, str] | None = None) -> PipelineConfig:
     """Development on a laptop: SQLite MLMD and local folders under ``root``.
 
-    The data folder's layout (one span, or one sub-folder per date or span) is detected.
+    ``root`` may also be ``gs://bucket/path`` (an on-prem team with GCS): pipeline outputs,
+    the serving and edge roots and the reports then live there, while the SQLite MLMD
+    store and the run lock stay on this machine, in ``state`` (else ``$PIPELINE_STATE_DIR``,
+    else ``outputs/gcs/<bucket>/<path>``), one store per GCS root. ``data`` may be a
+    ``gs://`` folder of CSV files too (one span). A local data folder's layout (one span, or one
+    sub-folder per date or span) is detected.
     """
-    if root is not None and gcs_uri(root) != str(root) or "://" in str(root or ""):
-        # Path() folds gs://b into gs:/b, and resolve() would then write a local folder named "gs:".
-        raise ValueError(f"the local profile needs a local --root (SQLite MLMD, run lock, reports), "
-                         f"not {gcs_uri(root)}; artifacts on gs:// run with the gke profile")
-    root = Path(root or DEFAULT_LOCAL_ROOT).resolve()
+    env = os.environ if env is None else env
+    root_uri = gcs_uri(root) if root is not None else None
+    if root_uri is not None and "://" in root_uri and not root_uri.startswith("gs://"):
+        raise ValueError(f"the local profile takes a local --root or a gs:// one, not {root_uri}")
+    if root_uri is not None and root_uri.startswith("gs://"):
+        outputs = root_uri.rstrip("/")
+        local_state = Path(state or env.get(STATE_DIR_ENV) or
+                           DEFAULT_LOCAL_ROOT / "gcs" / outputs[len("gs://"):]).resolve()
+    else:
+        # Path() folds gs://b into gs:/b and resolve() would write a local folder named "gs:":
+        # URIs never reach this branch.
+        local_state = Path(root or DEFAULT_LOCAL_ROOT).resolve()
+        outputs = str(local_state)
+    data_uri = gcs_uri(data) if data is not None else ""
+    # A gs:// data folder is read as one span: span folders are detected on local folders only.
+    source = (CsvSource(data_uri) if data_uri.startswith("gs://")
+              else csv_source(Path(data or DEFAULT_DATA).resolve()))
     return PipelineConfig(
         profile="local",
         pipeline_name=PIPELINE_NAME,
-        pipeline_root=str(root / "pipeline"),
-        serving_root=str(root / "serving"),
-        data=csv_source(Path(data or DEFAULT_DATA).resolve()),
-        metadata=SqliteMetadata(str(root / "metadata.sqlite")),
+        pipeline_root=f"{outputs}/pipeline",
+        serving_root=f"{outputs}/serving",
+        data=source,
+        metadata=SqliteMetadata(str(local_state / "metadata.sqlite")),
         beam_args=LOCAL_BEAM_ARGS,
-        report=ReportConfig(folder=str(root / "reports")),
+        report=ReportConfig(folder=f"{outputs}/reports"),
     )
 
 

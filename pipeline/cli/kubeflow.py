@@ -25,7 +25,7 @@ from pipeline.cli.common import (
     selected_span,
 )
 from pipeline.components import tfx_keys
-from pipeline.config import DEFAULT_SCHEMA, PipelineConfig
+from pipeline.config import DEFAULT_SCHEMA, PipelineConfig, SqliteMetadata
 
 log = logging.getLogger(__name__)
 
@@ -152,15 +152,18 @@ def cmd_run_local(args: argparse.Namespace) -> int:
     compiled = kubeflow.compile_pipeline(config, root / "compiled")
     print(f"Compiled {compiled.kfp_package}; executing its tasks locally"
           + (f" with {parameters}" if parameters else ""), flush=True)
+    metadata = SqliteMetadata(str(args.metadata.resolve())) if args.metadata else None
     result = kfp_local.run_pipeline(
         compiled.kfp_package, root / "kfp-root", cwd=profiles.REPO_ROOT, runtime_parameters=parameters,
-        on_task=lambda name, i, n: print(f"[{i}/{n}] {name} ...", flush=True),
+        on_task=lambda name, i, n: print(f"[{i}/{n}] {name} ...", flush=True), metadata=metadata,
     )
     for task in result.tasks.values():
         print(f"{task.name}: {task.kind}, {task.seconds:.1f} s")
     blessing = result.artifact("Evaluator", "blessing")
     print(f"blessed: {'yes' if blessing['metadata'].get(tfx_keys.BLESSED) == 1 else 'no'}; outputs under "
           f"{result.pipeline_root / result.run_id}")
+    print(f"run {result.run_id} recorded in MLMD {result.metadata.path}: "
+          f"python -m pipeline runs --store {result.metadata.path}")
     return 0
 
 
@@ -187,6 +190,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     local.add_argument("--root", type=Path, default=None, help="outputs (default: ./outputs/kfp-local)")
     local.add_argument("--image", default=None, help="image name written into the spec (not pulled)")
     local.add_argument("--train-steps", type=int, default=None, help="override the training steps")
+    local.add_argument("--metadata", type=Path, default=None,
+                       help="SQLite MLMD file the run is recorded in, as the backend records it in its "
+                            "MLMD (default: <root>/kfp-root/metadata.sqlite)")
     add_span_arguments(local)
     local.add_argument("-v", "--verbose", action="store_true", help="show TFX and Beam logs")
     local.set_defaults(func=cmd_run_local)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from pipeline import profiles
 from pipeline.cli.common import add_store_arguments, handles_bad_input, open_lineage
@@ -27,6 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report = subparsers.add_parser("report", help="write the HTML report of a run (default: the latest)")
     add_store_arguments(report, json_output=False)
     report.add_argument("run", nargs="?", default="latest", help="'latest', a run id or a unique prefix")
-    report.add_argument("--output", "-o", type=Path, default=None,
-                        help="the HTML file to write (default: the profile's report folder)")
+    report.add_argument("--output", "-o", default=None,
+                        help="the HTML file to write, a path or a URI such as gs://... "
+                             "(default: the profile's report folder)")
     report.set_defaults(func=cmd_report)

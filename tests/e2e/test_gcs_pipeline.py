@@ -4,6 +4,8 @@ Pipeline root, CSV input, serving root and edge root are all ``gs://<bucket>/...
 emulator (tests/support/gcs_emulator.py); every task runs its own container command through
 the local launcher, in its own process, reaching the emulator through the environment alone,
 as a pod reaches GCS. Beam runs in the task's process (Dataflow needs a real project).
+The launcher records the run in a local MLMD store (as the backend records it in its own),
+and the lineage commands read that store and the artifacts it names on gs://.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from tensorflow_metadata.proto.v0 import statistics_pb2
 from tfx.dsl.io import fileio
 
 from pipeline import profiles
+from pipeline.cli import main
+from pipeline.components import tfx_keys
 from pipeline.components.publish import MARKER_FILE, complete_versions
 from pipeline.config import DEFAULT_SCHEMA, REPO_ROOT
 from pipeline.runners import kfp_local, kubeflow
@@ -122,3 +126,73 @@ def test_tflite_variants_and_the_edge_bundle_are_readable_from_gs(gcs_run):
             assert fileio.exists(f"{destination}/{name}"), name
     else:  # a gate verdict is fine on a small run, but it must be recorded with its reason
         assert tflite["metadata"]["reason"]
+
+
+def _cli(*args: str, capsys) -> str:  # noqa: ANN001 - pytest's capsys
+    """``python -m pipeline ...`` in this process (its TF already talks to the emulator); its stdout."""
+    capsys.readouterr()
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    assert code == 0, err[-3000:]
+    return out
+
+
+@pytest.fixture
+def lineage_cwd(gcs_run, monkeypatch):
+    """Where the lineage commands run: a local gs: folder here would mean a local file API on a URI."""
+    *_, local, _ = gcs_run
+    folder = local / "cli"
+    folder.mkdir(exist_ok=True)
+    monkeypatch.chdir(folder)
+    return folder
+
+
+def test_runs_lists_the_run_recorded_by_the_launcher(gcs_run, lineage_cwd, capsys):
+    _, _, result, *_ = gcs_run
+    store = result.metadata.path
+    [run] = json.loads(_cli("runs", "--store", store, "--json", capsys=capsys))
+    assert (run["run_id"], run["pipeline"], run["status"]) == (result.run_id, "taxi-edge", "complete")
+    ran = {name for name, task in result.tasks.items() if task.kind != "skipped"}
+    assert set(run["ran"]) == ran
+
+
+def test_trace_of_the_pushed_model_reads_its_origin_on_gs(gcs_run, lineage_cwd, capsys):
+    config, _, result, *_ = gcs_run
+    destination = result.artifact("Pusher", "pushed_model")["metadata"]["pushed_destination"]
+    trace = json.loads(_cli("trace", "--store", result.metadata.path, destination, "--json", capsys=capsys))
+    assert trace["target"]["type"] == "PushedModel" and trace["matched_by"] == tfx_keys.PUSHED_DESTINATION
+    [source] = trace["data_sources"]
+    assert source["input_base"] == f"gs://{BUCKET}/data"
+    assert source["input_fingerprint"] and source["examples_uri"] == result.artifact("CsvExampleGen",
+                                                                                      "examples")["uri"]
+    [trainer] = [s for s in trace["steps"] if s["node_id"] == "Trainer"]
+    [examples_id] = trainer["inputs"]["examples"]
+    examples = trace["artifacts"][str(examples_id)]
+    assert examples["type"] == "Examples" and examples["uri"].startswith(f"gs://{BUCKET}/kfp-root/")
+    assert examples["producer_node"] == "Transform"
+    [training] = trace["trainers"]
+    assert training["train_args"]["num_steps"] == TRAIN_STEPS
+    assert trace["statistics"] and trace["schemas"] and trace["transform_graphs"]
+    assert all(trace["artifacts"][str(i)]["uri"].startswith("gs://") for i in trace["artifacts"])
+    [evaluation] = trace["evaluations"]
+    assert evaluation["blessed"] and evaluation["evaluation_uri"].startswith(f"gs://{BUCKET}/")
+    [push] = trace["pushes"]
+    assert push["pushed"] and push["destination"] == destination
+    assert not list(lineage_cwd.rglob("gs:*"))
+
+
+def test_report_of_the_run_reads_statistics_and_metrics_from_gs_and_is_written_on_gs(gcs_run, lineage_cwd,
+                                                                                     capsys):
+    _, _, result, *_ = gcs_run
+    target = f"gs://{BUCKET}/reports/{result.run_id}.html"
+    printed = _cli("report", "--store", result.metadata.path, "--output", target, capsys=capsys)
+    assert printed.strip().splitlines()[-1] == target
+    page = _read_bytes(target).decode()
+    sections = dict(part.split("</h2>", 1) for part in page.split('<h2>')[1:])
+    assert "problems" not in page.split("<nav>")[1].split("</nav>")[0]  # every fact could be read
+    examples = result.artifact("CsvExampleGen", "examples")["uri"]
+    train = _count_records(f"{examples}/Split-train")
+    assert f"split train: {train:,} examples" in sections["Data statistics"]
+    assert "auc" in sections["Evaluation metrics"].lower()
+    assert "blessed" in sections["Blessing decision"].lower()
+    assert not list(lineage_cwd.rglob("gs:*")) and not (REPO_ROOT / "gs:").exists()

@@ -16,6 +16,7 @@ from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from pipeline import profiles
 from pipeline.config import DEFAULT_SCHEMA, REPO_ROOT
+from pipeline.metadata.read_only import open_read_only
 from pipeline.pipeline import create_pipeline
 from pipeline.runners import ir, kfp_local, kubeflow
 from tests.support.kfp_outcomes import assert_model_loads_and_was_blessed
@@ -132,15 +133,12 @@ def test_the_pusher_published_the_blessed_model(kfp_run):
 def test_a_second_run_would_get_this_model_as_its_baseline(kfp_run):
     _, compiled, result, *_ = kfp_run
     spec = kfp_local.load_pipeline_spec(compiled.kfp_package)
-    store_path = result.pipeline_root / kfp_local.STORE_NAME
-    store = kfp_local.ArtifactStore(store_path, "taxi-edge")
+    store = kfp_local.ArtifactStore(open_read_only(result.metadata), "taxi-edge")
     resolver = lambda task: kfp_local.executor_spec(spec, task).resolver  # noqa: E731
     blessings = kfp_local.resolve_queries(resolver(BLESSING_RESOLVER), {}, store)
     inputs = {"inputs": {"artifacts": {"input": {"artifacts": blessings["model_blessing"]}}}}
     models = kfp_local.resolve_queries(resolver(MODEL_RESOLVER), inputs, store)
     assert [m["uri"] for m in models["model"]] == [result.artifact("Trainer", "model")["uri"]]
-
-
 
 def test_the_blessed_models_statistics_become_the_next_runs_drift_baseline(kfp_run):
     """The recorder ran (its trigger condition on the blessing held) and the resolver finds its copy."""
@@ -152,8 +150,7 @@ def test_the_blessed_models_statistics_become_the_next_runs_drift_baseline(kfp_r
         copied = Path(baseline["uri"]) / f"Split-{split}" / "FeatureStats.pb"
         assert copied.read_bytes() == (statistics / f"Split-{split}" / "FeatureStats.pb").read_bytes()
     spec = kfp_local.load_pipeline_spec(compiled.kfp_package)
-    store_path = result.pipeline_root / kfp_local.STORE_NAME
-    store = kfp_local.ArtifactStore(store_path, "taxi-edge")
+    store = kfp_local.ArtifactStore(open_read_only(result.metadata), "taxi-edge")
     resolver = kfp_local.executor_spec(spec, BASELINE_RESOLVER).resolver
     found = kfp_local.resolve_queries(resolver, {}, store)["baseline"]
     assert [b["uri"] for b in found] == [baseline["uri"]]

@@ -14,6 +14,8 @@ import pytest
 from benchmarks.daily_spans import write_daily_spans
 from pipeline import profiles, spans
 from pipeline.config import DEFAULT_SCHEMA, REPO_ROOT
+from pipeline.metadata.read_only import open_read_only
+from pipeline.metadata.spans import run_spans
 from pipeline.runners import kfp_local, kubeflow
 
 pytestmark = pytest.mark.e2e
@@ -52,3 +54,6 @@ def test_the_example_gen_task_reads_the_span_the_run_names(compiled, which):
     span = kfp_local.metadata_value(examples, "span")
     assert span is not None, examples["metadata"]
     assert int(span) == spans.date_to_span(wanted.date)
+    # The launcher's MLMD records it where the run-facts readers look (ExampleGen's Examples).
+    recorded = run_spans(open_read_only(result.metadata), result.run_id)
+    assert recorded.span == spans.date_to_span(wanted.date)

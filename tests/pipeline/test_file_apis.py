@@ -77,13 +77,27 @@ def test_the_guard_sees_a_local_file_call(tmp_path: Path) -> None:
     assert "open" in calls and "open" in LOCAL_APIS
 
 
-def test_the_local_profile_refuses_a_gs_root_instead_of_writing_a_local_gs_folder(tmp_path, monkeypatch):
+def test_the_local_profile_keeps_a_gs_root_a_uri_and_its_mlmd_local_without_a_local_gs_folder(
+        tmp_path, monkeypatch):
     from pipeline import profiles
     from pipeline.cli import main
 
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(profiles.STATE_DIR_ENV, raising=False)
     for root in ("gs://bucket/taxi", Path("gs://bucket/taxi")):
-        with pytest.raises(ValueError, match="local --root"):
-            profiles.local(root=root)
-    assert main(["run", "--root", "gs://bucket/taxi"]) == 2
-    assert not list(tmp_path.iterdir())
+        config = profiles.local(root=root, data=Path("gs://bucket/data"), state=tmp_path / "state")
+        assert (config.pipeline_root, config.serving_root, config.report.folder, config.data.path) == (
+            "gs://bucket/taxi/pipeline", "gs://bucket/taxi/serving", "gs://bucket/taxi/reports",
+            "gs://bucket/data")
+        assert config.edge_root == "gs://bucket/taxi/serving/edge"
+        assert config.metadata.path == str(tmp_path / "state" / "metadata.sqlite")
+    default = profiles.local(root="gs://bucket/taxi/")
+    assert default.metadata.path == str(profiles.DEFAULT_LOCAL_ROOT / "gcs/bucket/taxi/metadata.sqlite")
+    monkeypatch.setenv(profiles.STATE_DIR_ENV, str(tmp_path / "env-state"))
+    from_env = profiles.local(root="gs://bucket/taxi")
+    assert from_env.metadata.path == str(tmp_path / "env-state" / "metadata.sqlite")
+    with pytest.raises(ValueError, match="local --root or a gs:// one"):
+        profiles.local(root="s3://bucket/taxi")
+    # Reading lineage of a gs:// root that never ran: one line, and nothing written here.
+    assert main(["runs", "--root", "gs://bucket/taxi"]) == 2
+    assert not list(tmp_path.rglob("gs:*"))

@@ -2,7 +2,8 @@
 
 Split by concern: :mod:`.spec` (the task graph), :mod:`.executor_input` (what a task
 is handed and hands back), :mod:`.placeholders` (placeholders and trigger conditions),
-:mod:`.store` (past artifacts and resolver queries) and :mod:`.driver` (the loop).
+:mod:`.mlmd` (the run recorded in MLMD), :mod:`.store` (resolver queries over it) and
+:mod:`.driver` (the loop).
 The names below are the public API.
 """
 
@@ -15,6 +16,7 @@ from pipeline.runners.kfp_local.driver import (
     run_subprocess,
 )
 from pipeline.runners.kfp_local.executor_input import build_executor_input, metadata_value
+from pipeline.runners.kfp_local.mlmd import RunRecorder
 from pipeline.runners.kfp_local.placeholders import condition_holds, container_command, resolve_placeholders
 from pipeline.runners.kfp_local.spec import (
     executor_spec,
@@ -23,12 +25,13 @@ from pipeline.runners.kfp_local.spec import (
     task_order,
     upstream_tasks,
 )
-from pipeline.runners.kfp_local.store import STORE_NAME, ArtifactStore, resolve_queries
+from pipeline.runners.kfp_local.store import METADATA_NAME, ArtifactStore, resolve_queries
 
 __all__ = [
-    "STORE_NAME",
+    "METADATA_NAME",
     "ArtifactStore",
     "RunCommand",
+    "RunRecorder",
     "RunResult",
     "TaskFailed",
     "TaskResult",

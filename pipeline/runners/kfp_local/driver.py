@@ -14,10 +14,13 @@ task of the root DAG, in dependency order, it does what the KFP driver and launc
   FileBasedExampleGen driver, which Vertex runs before the executor);
 * reads the task's ``ExecutorOutput`` back, as the launcher does, to learn the output
   artifacts' final metadata and output parameters;
+* records the run in an MLMD store as TFX's launcher records one (pipeline, run and node
+  contexts, an execution per task with its exec properties, input and output events,
+  artifacts with their URIs and properties: :mod:`.mlmd`), so ``runs``/``trace``/``report``
+  read it, as the KFP backend records every task in its MLMD;
 * answers resolver tasks (TFX's latest-blessed-model and latest-artifact resolvers) by
   evaluating their artifact query filters against the artifacts earlier runs recorded
-  in a small JSON-lines store under the pipeline root (the KFP backend keeps these in
-  MLMD);
+  in that store;
 * evaluates a task's trigger condition (TFX's ``Cond``, compiled to CEL over input
   artifact metadata) and skips the task when it is false, as the KFP driver does.
 
@@ -40,15 +43,20 @@ from typing import Any
 
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
+from ml_metadata import metadata_store
 
+from pipeline.config import MySqlMetadata, SqliteMetadata
+from pipeline.metadata.connection import connection_config
 from pipeline.runners.kfp_local.executor_input import (
     apply_driver_output,
     build_executor_input,
+    read_driver_parameters,
     read_executor_output,
 )
+from pipeline.runners.kfp_local.mlmd import RunRecorder
 from pipeline.runners.kfp_local.placeholders import condition_holds, container_command
 from pipeline.runners.kfp_local.spec import executor_spec, load_pipeline_spec, task_order
-from pipeline.runners.kfp_local.store import STORE_NAME, ArtifactStore, resolve_queries, store_entry
+from pipeline.runners.kfp_local.store import METADATA_NAME, ArtifactStore, resolve_queries
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +82,7 @@ class RunResult:
 
     run_id: str
     pipeline_root: Path | str
+    metadata: SqliteMetadata | MySqlMetadata  # the MLMD store the run is recorded in
     tasks: dict[str, TaskResult] = field(default_factory=dict)
 
     def artifact(self, task: str, key: str) -> dict[str, Any]:
@@ -123,14 +132,16 @@ def run_pipeline(spec_path: Path, pipeline_root: Path | str, *, run_id: str | No
                  runtime_parameters: Mapping[str, Any] | None = None,
                  on_task: Callable[[str, int, int], None] | None = None,
                  work_dir: Path | None = None, only: Sequence[str] | None = None,
-                 run_command: RunCommand = run_subprocess) -> RunResult:
+                 run_command: RunCommand = run_subprocess,
+                 metadata: SqliteMetadata | MySqlMetadata | None = None) -> RunResult:
     """Executes every task of the compiled spec at ``spec_path``; raises :class:`TaskFailed` at a failure.
 
     Outputs go to ``pipeline_root/<run_id>/<task>/<output key>``; ``pipeline_root`` may be a URI
     (``gs://bucket/root``) as on a cluster. The launcher's own files - task logs, executor
-    outputs, and the artifact store ``kfp_local_artifacts.jsonl`` that carries blessed models to
-    later runs (the KFP backend keeps these in MLMD) - go under ``work_dir``, a local folder
-    (default: ``pipeline_root`` itself when that is local). ``runtime_parameters`` are the
+    outputs - go under ``work_dir``, a local folder (default: ``pipeline_root`` itself when that
+    is local). The run is recorded in the MLMD store ``metadata`` (default: SQLite
+    ``work_dir/metadata.sqlite``), where later runs' resolvers find blessed models and
+    baselines, as the KFP backend keeps them in its MLMD. ``runtime_parameters`` are the
     run's pipeline parameters (the spec's defaults fill the rest); ``only`` runs just these
     tasks (their upstream tasks must be among them). ``run_command`` runs each task's
     resolved command (its leading ``python`` replaced by ``python``): with ``python="python"`` and
@@ -145,9 +156,12 @@ def run_pipeline(spec_path: Path, pipeline_root: Path | str, *, run_id: str | No
         work_dir = Path(pipeline_root)
     pipeline_root = Path(pipeline_root) if "://" not in root_uri else root_uri
     run_id = run_id or datetime.datetime.now().strftime("run-%Y%m%d-%H%M%S-%f")
-    store = ArtifactStore(work_dir / STORE_NAME, spec.pipeline_info.name)
+    metadata = metadata or SqliteMetadata(str(Path(work_dir) / METADATA_NAME))
+    mlmd_store = metadata_store.MetadataStore(connection_config(metadata))
+    recorder = RunRecorder(mlmd_store, spec.pipeline_info.name, run_id)
+    store = ArtifactStore(mlmd_store, spec.pipeline_info.name)
     environment = dict(os.environ if env is None else env)
-    result = RunResult(run_id=run_id, pipeline_root=pipeline_root)
+    result = RunResult(run_id=run_id, pipeline_root=pipeline_root, metadata=metadata)
     order = [name for name in task_order(spec) if only is None or name in only]
     for index, task_name in enumerate(order, start=1):
         if on_task:
@@ -170,24 +184,50 @@ def run_pipeline(spec_path: Path, pipeline_root: Path | str, *, run_id: str | No
         kind = executor.WhichOneof("spec")
         if kind == "resolver":
             outputs = resolve_queries(executor.resolver, executor_input, store)
+            recorder.resolved(task_name, outputs)
             result.tasks[task_name] = TaskResult(task_name, "resolver", time.monotonic() - started, outputs)
             log.info("%s resolved %s", task_name, {k: [a["uri"] for a in v] for k, v in outputs.items()})
             continue
         if kind != "container":
             raise NotImplementedError(f"task {task_name}: {kind} executors are not supported")
         container = executor.container
-        if container.lifecycle.HasField("pre_cache_check"):
-            _run(container_command(container.lifecycle.pre_cache_check, executor_input, python),
-                 task_root / "pre_cache_check.log", cwd, environment, run_command)
-            apply_driver_output(Path(executor_input["outputs"]["outputFile"]), executor_input)
-        _run(container_command(container, executor_input, python), task_root / "executor.log", cwd,
-             environment, run_command)
         output_file = Path(executor_input["outputs"]["outputFile"])
-        outputs, parameters = read_executor_output(output_file, executor_input)
-        for artifact_list in outputs.values():
-            for artifact in artifact_list:
-                store.add(store_entry(artifact), run_id)
+        inputs = executor_input["inputs"]
+        parameter_types = _parameter_types(component)
+        execution_id = recorder.start(
+            task_name, _execution_type(container, task.component_ref.name), inputs.get("parameterValues", {}),
+            parameter_types,
+            {key: listed.get("artifacts", []) for key, listed in inputs.get("artifacts", {}).items()})
+        try:
+            if container.lifecycle.HasField("pre_cache_check"):
+                _run(container_command(container.lifecycle.pre_cache_check, executor_input, python),
+                     task_root / "pre_cache_check.log", cwd, environment, run_command)
+                # The exec properties as the executor sees them: what the driver added overrides the spec's.
+                recorder.set_properties(execution_id, read_driver_parameters(output_file), parameter_types)
+                apply_driver_output(output_file, executor_input)
+            _run(container_command(container, executor_input, python), task_root / "executor.log", cwd,
+                 environment, run_command)
+            outputs, parameters = read_executor_output(output_file, executor_input)
+        except Exception:
+            recorder.fail(execution_id)
+            raise
+        recorder.complete(execution_id, task_name, outputs)
         seconds = time.monotonic() - started
         result.tasks[task_name] = TaskResult(task_name, "container", seconds, outputs, parameters)
         log.info("%s complete in %.1f s", task_name, result.tasks[task_name].seconds)
     return result
+
+
+def _execution_type(container: pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec,
+                    component_name: str) -> str:
+    """What ran: the TFX executor class the command names (``--executor_class_path``), else the component."""
+    args = list(container.args)
+    if "--executor_class_path" in args[:-1]:
+        return args[args.index("--executor_class_path") + 1]
+    return component_name
+
+
+def _parameter_types(component: pipeline_spec_pb2.ComponentSpec) -> dict[str, str]:
+    """Declared input parameter types (``NUMBER_INTEGER`` ...), so integers are recorded as ints."""
+    return {name: pipeline_spec_pb2.ParameterType.ParameterTypeEnum.Name(parameter.parameter_type)
+            for name, parameter in component.input_definitions.parameters.items()}

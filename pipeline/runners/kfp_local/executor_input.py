@@ -128,3 +128,16 @@ def read_executor_output(path: Path, executor_input: Mapping[str, Any]) -> tuple
         outputs[key] = [{**declared_artifact, "uri": artifact.get("uri", declared_artifact["uri"]),
                          "metadata": artifact.get("metadata", {})} for declared_artifact, artifact in pairs]
     return outputs, reported.get("parameterValues", {})
+
+
+def read_driver_parameters(path: Path) -> dict[str, Any]:
+    """The exec properties a lifecycle hook (TFX's ExampleGen driver) wrote to the output file, if any.
+
+    TFX's executor entrypoint reads them from the same file and lets them override the
+    spec's (``input_fingerprint``, ``span``, ``version``); the launcher records them so.
+    """
+    if not path.is_file():
+        return {}
+    message = pipeline_spec_pb2.ExecutorOutput()
+    json_format.Parse(path.read_text(), message, ignore_unknown_fields=True)
+    return json_format.MessageToDict(message).get("parameterValues", {})

@@ -19,9 +19,10 @@ def check_inputs(config: PipelineConfig, span: int | None = None) -> tuple[str |
     """``(problem, checked)``: every problem the input checks find in a CSV source as one message
     (None if the data is usable), and what was checked (None for sources not checked here).
 
-    A spanned source is checked in the folder of the span the run reads (``span``).
+    A spanned source is checked in the folder of the span the run reads (``span``). A gs://
+    folder is not checked here: ExampleGen reads it (and fails on malformed files) itself.
     """
-    if not isinstance(config.data, CsvSource):
+    if not isinstance(config.data, CsvSource) or "://" in config.data.path:
         return None, None
     from models.features import LABEL_SOURCE
     from pipeline.preflight import InputDataError, check_csv_folder

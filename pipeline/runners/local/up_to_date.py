@@ -62,7 +62,7 @@ def _data_signature(config: PipelineConfig) -> list[list[Any]] | None:
     unlike the modification time, a program cannot set back: a rewrite that restores
     size and mtime is read again and caught by its content.
     """
-    if not isinstance(config.data, CsvSource):
+    if not isinstance(config.data, CsvSource) or _is_uri(config.data.path):
         return None
     folder = Path(config.data.path)
     cache_path = record_path(config).parent / DIGESTS_NAME
@@ -157,8 +157,15 @@ def fingerprint(config: PipelineConfig) -> str:
     return digest.hexdigest()
 
 
+def _is_uri(location: str) -> bool:
+    return "://" in location
+
+
 def record_path(config: PipelineConfig) -> Path:
-    """The record lives beside the pipeline root, so another root means another record."""
+    """The record lives beside the pipeline root, so another root means another record; with a
+    gs:// root, beside the local SQLite store (the local profile keeps one store per GCS root)."""
+    if _is_uri(config.pipeline_root) and isinstance(config.metadata, SqliteMetadata):
+        return Path(config.metadata.path).parent / RECORD_NAME
     return Path(config.pipeline_root).parent / RECORD_NAME
 
 
@@ -189,6 +196,8 @@ def unchanged_run(config: PipelineConfig, current: str | None = None) -> dict[st
     path = record_path(config)
     if not path.is_file() or not isinstance(config.data, CsvSource):
         return None
+    if _is_uri(config.data.path) or _is_uri(config.pipeline_root):
+        return None  # files on GCS are not fingerprinted here: TFX's cache still skips unchanged work
     mismatches = environment_mismatches()
     if mismatches:
         log.warning("installed packages differ from uv.lock (%s): running", "; ".join(mismatches[:5]))

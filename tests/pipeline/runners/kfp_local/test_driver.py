@@ -39,7 +39,7 @@ HOOK = r"""
 import json, os, sys
 output_file = json.loads(sys.argv[1])["outputs"]["outputFile"]
 os.makedirs(os.path.dirname(output_file), exist_ok=True)
-json.dump({"parameterValues": {"hook": "ran"}}, open(output_file, "w"))
+json.dump({"parameterValues": {"hook": "ran", "span": 2, "input_fingerprint": "f"}}, open(output_file, "w"))
 """
 TYPE = {"schemaTitle": "system.Dataset", "schemaVersion": "0.0.1"}
 BLESSING_TYPE = {"instanceSchema": "title: tfx.ModelBlessing\ntype: object\n"}
@@ -155,15 +155,32 @@ MODEL_FILTER = ('schema_title="tfx.Model" AND state=LIVE AND '
                 "name=\"{{$.inputs.artifacts['input'].metadata['current_model_id']}}\"")
 
 
+def _mlmd(path: Path):
+    from ml_metadata import metadata_store
+
+    from pipeline.config import SqliteMetadata
+    from pipeline.metadata import connection_config
+
+    return metadata_store.MetadataStore(connection_config(SqliteMetadata(str(path))))
+
+
+def _record(mlmd, pipeline: str, run: str, blessed: int) -> None:
+    """A Trainer's model and an Evaluator's blessing of it, recorded as the launcher records a run."""
+    recorder = launcher.RunRecorder(mlmd, pipeline, run)
+    model = {"name": f"{run}/model", "uri": f"/m/{run}", "type": MODEL_TYPE, "metadata": {}}
+    trainer = recorder.start("Trainer", "Trainer", {}, {}, {})
+    recorder.complete(trainer, "Trainer", {"model": [model]})
+    evaluator = recorder.start("Evaluator", "Evaluator", {}, {}, {"model": [model]})
+    recorder.complete(evaluator, "Evaluator", {"blessing": [{
+        "name": f"{run}/blessing", "uri": f"/b/{run}", "type": BLESSING_TYPE,
+        "metadata": {"blessed": float(blessed), "current_model_id": f"{run}/model"}}]})
+
+
 def _store(tmp_path: Path) -> launcher.ArtifactStore:
-    store = launcher.ArtifactStore(tmp_path / "store.jsonl", "taxi-edge")
+    mlmd = _mlmd(tmp_path / "metadata.sqlite")
     for run, blessed in (("r1", 1), ("r2", 1), ("r3", 0)):
-        store.add({"name": f"{run}/model", "uri": f"/m/{run}", "schema_title": "tfx.Model",
-                   "type": MODEL_TYPE, "metadata": {}}, run)
-        store.add({"name": f"{run}/blessing", "uri": f"/b/{run}", "schema_title": "tfx.ModelBlessing",
-                   "type": BLESSING_TYPE, "metadata": {"blessed": float(blessed),
-                                                       "current_model_id": f"{run}/model"}}, run)
-    return store
+        _record(mlmd, "taxi-edge", run, blessed)
+    return launcher.ArtifactStore(mlmd, "taxi-edge")
 
 
 def test_resolvers_find_the_model_of_the_newest_blessing(tmp_path: Path):
@@ -189,9 +206,8 @@ def test_two_pipelines_in_one_store_see_each_others_artifacts_as_the_compiled_qu
     from kfp.pipeline_spec import pipeline_spec_pb2
 
     store = _store(tmp_path)
-    other = launcher.ArtifactStore(tmp_path / "store.jsonl", "other-pipeline")
-    other.add({"name": "x/blessing", "uri": "/b/x", "schema_title": "tfx.ModelBlessing",
-               "type": BLESSING_TYPE, "metadata": {"blessed": 1.0, "current_model_id": "x/model"}}, "x")
+    _record(store.store, "other-pipeline", "x", blessed=1)
+    other = launcher.ArtifactStore(store.store, "other-pipeline")
     resolver = pipeline_spec_pb2.PipelineDeploymentConfig.ResolverSpec()
     resolver.output_artifact_queries["model_blessing"].filter = BLESSING_FILTER
     with caplog.at_level("WARNING"):
@@ -206,7 +222,7 @@ def test_two_pipelines_in_one_store_see_each_others_artifacts_as_the_compiled_qu
 def test_resolvers_find_nothing_on_a_first_run(tmp_path: Path):
     from kfp.pipeline_spec import pipeline_spec_pb2
 
-    empty = launcher.ArtifactStore(tmp_path / "none.jsonl", "taxi-edge")
+    empty = launcher.ArtifactStore(_mlmd(tmp_path / "none.sqlite"), "taxi-edge")
     model_resolver = pipeline_spec_pb2.PipelineDeploymentConfig.ResolverSpec()
     model_resolver.output_artifact_queries["model"].filter = MODEL_FILTER
     inputs = {"inputs": {"artifacts": {"input": {"artifacts": []}}}}

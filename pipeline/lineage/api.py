@@ -25,6 +25,7 @@ from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 from pipeline.components import tfx_keys
+from pipeline.components.tflite_converter import spec as tflite_spec
 from pipeline.metadata import facts as run_facts
 from pipeline.metadata import queries as q
 from pipeline.metadata.drift_acceptance import acceptances
@@ -90,6 +91,8 @@ class Trace:
     model: int | None = None
     evaluations: list[dict[str, Any]] = field(default_factory=list)
     pushes: list[dict[str, Any]] = field(default_factory=list)
+    # TFLite bundles made from the model: the pushed variant and, for a student, its teacher.
+    edge_bundles: list[dict[str, Any]] = field(default_factory=list)
     derived: list[int] = field(default_factory=list)
     forward_steps: list[Step] = field(default_factory=list)
 
@@ -374,6 +377,14 @@ class Lineage:
                     })
                 elif down.type != "ModelEvaluation":
                     result.derived.append(down.id)
+                if down.type == tflite_spec.ARTIFACT_TYPE:
+                    edge = run_facts.edge_facts(self.artifact(down.id))
+                    result.edge_bundles.append({
+                        "artifact_id": down.id, "status": edge.status, "variant": edge.variant,
+                        "technique": edge.technique, "teacher_model_id": edge.teacher_model_id,
+                        "destination": edge.push.destination if edge.variant else None,
+                        "run_id": down.run_id,
+                    })
         return result
 
     def _outputs_of_consumers(self, artifact_ids: list[int], type_name: str) -> list[int]:

@@ -104,7 +104,7 @@ def format_trace(trace: Trace) -> str:
         rows.append([step.node_id, step.execution_id, step.state, step.run_id, _short(inputs, 50),
                      _short(outputs, 50), len(step.reused_by_runs)])
     lines.append(table(["component", "execution", "state", "run", "inputs", "outputs", "reused by"], rows))
-    if trace.evaluations or trace.pushes or trace.derived:
+    if trace.evaluations or trace.pushes or trace.derived or trace.edge_bundles:
         lines.append("")
         lines.append("Forward from the model")
     for e in trace.evaluations:
@@ -120,7 +120,18 @@ def format_trace(trace: Trace) -> str:
                      f"{p['destination'] or ''}{reused}")
     for i in trace.derived:
         lines.append(f"  derived:        {_artifact_line(art[i])}")
+    for e in trace.edge_bundles:
+        lines.append(f"  edge #{e['artifact_id']} in run {e['run_id']}: " + _edge_outcome(e))
     return "\n".join(lines)
+
+
+def _edge_outcome(edge: dict[str, Any]) -> str:
+    """'pushed student_int8 (a student of model #12) to <folder>' or the status."""
+    if not edge["variant"]:
+        return f"nothing pushed ({edge['status'] or 'unknown'})"
+    teacher = (f" (a student distilled from model #{edge['teacher_model_id']})"
+               if edge["technique"] == "student" else f" ({edge['technique'] or 'base'})")
+    return f"pushed {edge['variant']}{teacher} to {edge['destination'] or ''}"
 
 
 def _cell(value: Any) -> str:

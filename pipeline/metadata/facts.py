@@ -427,6 +427,11 @@ class EdgeFacts:
     push: PushFacts
     # Why each variant was or was not chosen, as the gate recorded it (``<variant>_reason``).
     variant_reasons: dict[str, str] = field(default_factory=dict)
+    # What the pushed variant was converted from: ``base`` (the blessed model) or a TFMOT
+    # technique; for a distilled ``student``, the Model artifact that taught it.
+    technique: str | None = None
+    teacher_model_id: int | None = None
+    teacher_model_uri: str | None = None
 
 
 def edge_facts(artifact: Artifact) -> EdgeFacts:
@@ -444,10 +449,14 @@ def edge_facts(artifact: Artifact) -> EdgeFacts:
     suffix = tflite.variant_property("", tflite.REASON)
     reasons = {name[:-len(suffix)]: text(name) or "" for name in sorted(artifact.custom_properties)
                if name.endswith(suffix) and name != tflite.REASON}
+    technique = text(tflite.CHOSEN_TECHNIQUE) if variant else None
+    teacher = q.property_value(artifact, tflite.STUDENT_TEACHER_MODEL_ID)
     return EdgeFacts(status=status, reason=text(tflite.REASON) or "", variant=variant,
                      size_bytes=size if isinstance(size, int) else None,
                      auc=float(auc) if isinstance(auc, float | int) else None,
-                     push=push_facts(artifact), variant_reasons=reasons)
+                     push=push_facts(artifact), variant_reasons=reasons, technique=technique,
+                     teacher_model_id=teacher if isinstance(teacher, int) and teacher else None,
+                     teacher_model_uri=text(tflite.STUDENT_TEACHER_MODEL_URI))
 
 
 # An artifact carries a variants table when one of its string custom properties, whose

@@ -26,6 +26,7 @@ from pipeline.metadata.facts import (
     slice_name,
     variant_tables,
 )
+from pipeline.report.summary import edge_outcome
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,8 @@ class ReportData:
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     data_source: dict[str, Any] = field(default_factory=dict)
     variants: list[VariantTable] = field(default_factory=list)
+    # The TFLite component's outcome in one line (which variant was pushed; a student's teacher).
+    edge: str | None = None
     problems: list[str] = field(default_factory=list)
 
 
@@ -282,6 +285,8 @@ def collect(lineage: Lineage, run_ref: str) -> ReportData:
     if facts.evaluation is not None:
         data.evaluation_artifact = facts.evaluation.id
         _collect_evaluation(data, facts.evaluation.uri, attempt)
+    if facts.edge is not None:
+        data.edge = edge_outcome(facts.edge)
     everything = [a for node in facts.nodes.values() for items in node.outputs.values() for a in items]
     attempt("variant tables", lambda: data.variants.extend(variant_tables(everything)))
     return data

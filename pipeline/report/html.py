@@ -232,7 +232,7 @@ def _variants(data: ReportData) -> str:
         return ("<p class='muted'>No TFLite variants recorded in this run. (Any artifact with a "
                 "custom property whose name contains 'variant', or a <code>variants.json</code> file, "
                 "holding a JSON list of rows is shown here.)</p>")
-    parts = []
+    parts = [f"<p>Edge bundle: {escape(data.edge)}</p>"] if data.edge else []
     for table in data.variants:
         headers = list(dict.fromkeys(k for row in table.rows for k in row))
         parts.append(f"<h3>{escape(table.artifact_type)} #{table.artifact_id} "

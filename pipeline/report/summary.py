@@ -82,13 +82,25 @@ def _drift_line(drift: run_facts.DriftFacts) -> str:
 
 
 def _edge_line(edge: run_facts.EdgeFacts) -> str:
-    """'int8 (7352 bytes, AUC 0.9452) -> <folder>' or why nothing was pushed."""
+    """'int8 (7352 bytes, AUC 0.9452) -> <folder>' or why nothing was pushed, then every variant's reason."""
     reasons = "".join(f"\n    {variant}: {reason}" for variant, reason in edge.variant_reasons.items())
+    return edge_outcome(edge) + reasons
+
+
+def edge_outcome(edge: run_facts.EdgeFacts) -> str:
+    """'int8 (7352 bytes, AUC 0.9452) -> <folder>' or why nothing was pushed (also in the HTML report)."""
     if edge.variant is None:
-        return f"nothing pushed ({edge.status or 'unknown'}: {edge.reason})" + reasons
+        return f"nothing pushed ({edge.status or 'unknown'}: {edge.reason})"
     auc = edge.auc if edge.auc is not None else float("nan")
-    return (f"{edge.variant} ({edge.size_bytes or 0} bytes, AUC {auc:.4f}) -> {edge.push.destination or ''}"
-            + reasons)
+    return (f"{edge.variant} ({edge.size_bytes or 0} bytes, AUC {auc:.4f}{teacher_note(edge)}) -> "
+            f"{edge.push.destination or ''}")
+
+
+def teacher_note(edge: run_facts.EdgeFacts) -> str:
+    """', a student distilled from model #12' when the pushed variant is a student, else ''."""
+    if edge.technique != "student":
+        return ""
+    return f", a student distilled from model #{edge.teacher_model_id} ({edge.teacher_model_uri})"
 
 
 def format_summary(summary: RunSummary) -> str:

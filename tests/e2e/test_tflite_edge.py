@@ -9,6 +9,7 @@ directly on the same run's artifacts.
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import subprocess
 import sys
@@ -257,7 +258,7 @@ def test_variant_outside_the_auc_budget_is_never_pushed(run, tmp_path, monkeypat
 def test_a_student_too_weak_for_the_gate_is_not_pushed_though_it_is_the_smallest(run, tmp_path):
     # One hidden unit and a handful of steps: a real student, just not a good one.
     output, push_root = _do(run, tmp_path, variants=("float32",), techniques=("student",),
-                            student_hidden_units=(1,), finetune_steps=3, finetune_rows=300)
+                            student_hidden_units=(1,), distillation_steps=3, finetune_rows=300)
     assert output.get_int_custom_property("student_int8_size_bytes") < output.get_int_custom_property(
         "float32_size_bytes")
     assert output.get_int_custom_property("student_int8_qualifies") == 0
@@ -273,23 +274,46 @@ def test_a_pushed_student_runs_on_the_edge_runtime_like_its_tflite_on_the_transf
         run, edge_python, tmp_path):
     # Only student variants are offered, under a gate that lets any student through:
     # whatever the gate pushes must keep edge parity, students included.
-    output, push_root = _do(run, tmp_path, variants=(), techniques=("student",), finetune_steps=100,
+    output, push_root = _do(run, tmp_path, variants=(), techniques=("student",), distillation_steps=200,
                             finetune_rows=1000, auc_budget=1.0, slice_auc_budget=1.0, min_agreement=0.0)
-    assert output.get_string_custom_property("chosen_variant") == "student_int8"
+    # Only student variants were built: whichever conversion is smaller is pushed.
+    assert output.get_string_custom_property("chosen_variant") in {"student_int8", "student_dynamic_range"}
     [model] = run[2]["Trainer"]["model"]
     assert output.get_string_custom_property("student_teacher_model_uri") == model.uri
     [bundle] = [p for p in push_root.iterdir() if p.name.isdigit()]
     rows = _unseen_rows()
     edge = _edge_predict(edge_python, bundle, _write_csv(tmp_path / "unseen.csv", rows))
+    on_graph = _on_transform_graph(run, rows, (bundle / "model.tflite").read_bytes())
+    assert edge.shape == on_graph.shape == (len(rows),)
+    assert np.max(np.abs(edge - on_graph)) < 1e-5
 
+
+def test_a_compressed_bundle_ships_the_gzip_and_runs_on_the_edge_runtime(run, edge_python, tmp_path):
+    # compress_model: the gate ranks by gzip bytes, the bundle holds model.tflite.gz only,
+    # and the LiteRT-only client decompresses it: same predictions as the plain file.
+    output, push_root = _do(run, tmp_path, variants=("float32", "int8"), compress_model=True)
+    chosen = output.get_string_custom_property("chosen_variant")
+    assert output.get_int_custom_property(f"{chosen}_shipped_bytes") == output.get_int_custom_property(
+        f"{chosen}_gzip_bytes")
+    [bundle] = [p for p in push_root.iterdir() if p.name.isdigit()]
+    assert (bundle / "model.tflite.gz").exists() and not (bundle / "model.tflite").exists()
+    assert json.loads((bundle / "preprocessing.json").read_text())["model_file"] == "model.tflite.gz"
+    assert "gzip bytes" in (tmp_path / "output" / "report.md").read_text()
+    rows = _unseen_rows()
+    edge = _edge_predict(edge_python, bundle, _write_csv(tmp_path / "unseen.csv", rows))
+    plain = (tmp_path / "output" / "variants" / f"{chosen}.tflite").read_bytes()
+    assert gzip.decompress((bundle / "model.tflite.gz").read_bytes()) == plain
+    assert np.max(np.abs(edge - _on_transform_graph(run, rows, plain))) < 1e-5
+
+
+def _on_transform_graph(run, rows: list[dict[str, str]], flatbuffer: bytes) -> np.ndarray:
+    """A .tflite's predictions on the rows transformed by the SavedModel's own Transform signature."""
     import tensorflow_transform as tft
 
+    [model] = run[2]["Trainer"]["model"]
     [transform_graph] = run[2]["Transform"]["transform_graph"]
     raw_spec = tft.TFTransformOutput(transform_graph.uri).raw_feature_spec()  # with the label's source
     transformed = tf.saved_model.load(f"{model.uri}/Format-Serving").signatures["transform_features"]
     out = transformed(examples=tf.constant(rows_to_examples(rows, raw_spec)))
     inputs = executor._model_inputs({k: v.numpy() for k, v in out.items()})
-    student = (bundle / "model.tflite").read_bytes()
-    on_graph = executor.measure.tflite_model(student, output=executor.OUTPUT_NAME)(inputs)
-    assert edge.shape == on_graph.shape == (len(rows),)
-    assert np.max(np.abs(edge - on_graph)) < 1e-5
+    return executor.measure.tflite_model(flatbuffer, output=executor.OUTPUT_NAME)(inputs)

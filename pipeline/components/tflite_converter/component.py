@@ -17,7 +17,7 @@ class TFLiteModels(types.Artifact):
     # Kubeflow v2 encodes a custom artifact type as the schema title "module.Class"
     # (one dot, a short top-level module) and imports that path inside the container to
     # rebuild the artifact; ``pipeline`` re-exports this class lazily for that reason.
-    TYPE_NAME = "pipeline.TFLiteModels"
+    TYPE_NAME = spec.ARTIFACT_TYPE
 
 
 class TFLiteConverterSpec(types.ComponentSpec):
@@ -36,6 +36,7 @@ class TFLiteConverterSpec(types.ComponentSpec):
         "latency_rows": ExecutionParameter(type=int),
         "batch_size": ExecutionParameter(type=int),
         "int8_io": ExecutionParameter(type=int),
+        "compress_model": ExecutionParameter(type=int),
         "push_root": ExecutionParameter(type=str),
         # TFMOT fine-tuning hyperparameters (recorded in MLMD with the execution).
         "techniques": ExecutionParameter(type=str),
@@ -48,6 +49,7 @@ class TFLiteConverterSpec(types.ComponentSpec):
         "clusters": ExecutionParameter(type=int),
         "distillation_temperature": ExecutionParameter(type=float),
         "distillation_label_weight": ExecutionParameter(type=float),
+        "distillation_steps": ExecutionParameter(type=int),
         "student_hidden_units": ExecutionParameter(type=str),
         "student_embedding_dim": ExecutionParameter(type=int),
     }
@@ -80,6 +82,7 @@ def exec_properties(config: TFLiteConfig, push_root: str,
         "latency_rows": config.latency_rows,
         "batch_size": config.batch_size,
         "int8_io": int(config.int8_io),
+        "compress_model": int(config.compress_model),
         "push_root": push_root,
         "techniques": ",".join(config.techniques),
         "technique_conversions": ",".join(config.technique_conversions),
@@ -91,6 +94,7 @@ def exec_properties(config: TFLiteConfig, push_root: str,
         "clusters": config.clusters,
         "distillation_temperature": float(config.distillation_temperature),
         "distillation_label_weight": float(config.distillation_label_weight),
+        "distillation_steps": config.distillation_steps,
         "student_hidden_units": ",".join(str(u) for u in config.student_hidden_units),
         "student_embedding_dim": config.student_embedding_dim,
     }

@@ -22,6 +22,7 @@ probabilities (``-`` reads the CSV from stdin).
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import math
 import sys
@@ -178,14 +179,19 @@ class TFLiteModel:
 
 
 class EdgeModel:
-    """A pushed bundle: ``preprocessing.json`` plus the ``.tflite`` model it names."""
+    """A pushed bundle: ``preprocessing.json`` plus the ``.tflite`` (or ``.tflite.gz``) model it names."""
 
     def __init__(self, bundle_dir: str | Path, interpreter_class: Any = None) -> None:
         bundle = Path(bundle_dir)
         self.spec = json.loads((bundle / SPEC_FILE).read_text())
         self.preprocess = Preprocessor(self.spec)
-        self.model = TFLiteModel(bundle / self.spec["model_file"], interpreter_class=interpreter_class,
-                                 signature=self.spec["signature"], output=self.spec["output"])
+        model_file = bundle / self.spec["model_file"]
+        # A compressed bundle (``model.tflite.gz``) is decompressed in memory: the interpreter
+        # needs the whole flatbuffer either way, the gzip saves download and storage only.
+        content = gzip.decompress(model_file.read_bytes()) if model_file.suffix == ".gz" else None
+        self.model = TFLiteModel(None if content else model_file, model_content=content,
+                                 interpreter_class=interpreter_class, signature=self.spec["signature"],
+                                 output=self.spec["output"])
 
     def predict(self, rows: Sequence[Mapping[str, Any]], batch_size: int = 256) -> np.ndarray:
         """Probability of a big tip for every row."""

@@ -66,6 +66,7 @@ from pipeline.components.tflite_converter.gate import (
 )
 from pipeline.components.tflite_converter.spec import (
     BLESSING_KEY,
+    CHOSEN_TECHNIQUE,
     CHOSEN_VARIANT,
     EXAMPLES_KEY,
     MODEL_KEY,
@@ -78,6 +79,8 @@ from pipeline.components.tflite_converter.spec import (
     STATUS_NO_VARIANT,
     STATUS_NOT_BLESSED,
     STATUS_PUSHED,
+    STUDENT_TEACHER_MODEL_ID,
+    STUDENT_TEACHER_MODEL_URI,
     TRANSFORM_GRAPH_KEY,
     variant_property,
 )
@@ -85,6 +88,8 @@ from pipeline.components.tflite_converter.spec import (
 log = logging.getLogger(__name__)
 
 BUNDLE_MODEL_FILE = "model.tflite"
+# The bundle's model when it ships compressed (``compress_model``); the edge client decompresses it.
+BUNDLE_COMPRESSED_MODEL_FILE = "model.tflite.gz"
 # What a device installs to run a bundle (also used by the edge-runtime test).
 EDGE_REQUIREMENTS = os.path.join(os.path.dirname(__file__), "edge_requirements.txt")
 OUTPUT_NAME = "probability"
@@ -102,6 +107,11 @@ MISSING = "(missing)"
 
 def _variants(value: str) -> list[str]:
     return [name.strip() for name in value.split(",") if name.strip()]
+
+
+def _gzip(flatbuffer: bytes) -> bytes:
+    """Deterministic gzip (no timestamp): the same model gives the same bytes."""
+    return gzip.compress(flatbuffer, compresslevel=9, mtime=0)
 
 
 def _is_blessed(blessings: Sequence[types.Artifact]) -> bool:
@@ -153,6 +163,7 @@ def _fine_tuning(exec_properties: Mapping[str, Any]) -> optimization.FineTuning:
         clusters=int(exec_properties["clusters"]),
         temperature=float(exec_properties["distillation_temperature"]),
         label_weight=float(exec_properties["distillation_label_weight"]),
+        distillation_steps=int(exec_properties["distillation_steps"]),
         student_hidden_units=tuple(int(u) for u in _variants(exec_properties["student_hidden_units"])),
         student_embedding_dim=int(exec_properties["student_embedding_dim"]),
     )
@@ -296,6 +307,9 @@ class Executor(base_executor.BaseExecutor):
                     with fileio.open(os.path.join(variants_dir, f"{name}.tflite"), "wb") as handle:
                         handle.write(flatbuffer)
 
+        compress = bool(exec_properties.get("compress_model", 0))
+        for result in results:
+            result.shipped_bytes = result.gzip_bytes if compress else result.size_bytes
         chosen = apply_gate(results, reference["auc"], policy, reference_slices)
         for result in results:
             log.info("variant %s: %s", result.name, result.reason)
@@ -303,7 +317,7 @@ class Executor(base_executor.BaseExecutor):
         extra = {"policy": asdict(policy), "slice_features": slice_features,
                  "saved_model_slices": {k: asdict(v) for k, v in reference_slices.items()},
                  "teacher": {"model_artifact_id": model_artifact.id, "model_uri": model_artifact.uri},
-                 "fine_tuning": asdict(tuning) if tuning else None}
+                 "fine_tuning": asdict(tuning) if tuning else None, "compress_model": compress}
         if chosen is None:
             reasons = "; ".join(f"{r.name}: {r.reason}" for r in results) or "no variants configured"
             self._finish(output, STATUS_NO_VARIANT, f"no variant qualifies, nothing pushed ({reasons})",
@@ -312,7 +326,8 @@ class Executor(base_executor.BaseExecutor):
 
         bundle_dir = os.path.join(output.uri, "bundle")
         graph = spec_lib.TransformGraph(tft_output)
-        spec = spec_lib.derive(graph, BUNDLE_MODEL_FILE, OUTPUT_NAME)
+        model_file = BUNDLE_COMPRESSED_MODEL_FILE if compress else BUNDLE_MODEL_FILE
+        spec = spec_lib.derive(graph, model_file, OUTPUT_NAME)
         # The bundle is built and run in a local folder, as a device holds it (the edge client reads
         # local files only), then copied whole into the artifact, wherever that lives (gs://, NFS).
         with tempfile.TemporaryDirectory(prefix="edge-bundle-") as local_bundle:
@@ -330,10 +345,10 @@ class Executor(base_executor.BaseExecutor):
             bundle_dir, exec_properties["push_root"], source_uri=model_artifact.uri,
             info={"model_artifact_id": model_artifact.id, "variant": chosen.name,
                   "technique": chosen.technique},
-            last_file=BUNDLE_MODEL_FILE,
+            last_file=model_file,
         )
         output.set_string_custom_property(CHOSEN_VARIANT, chosen.name)
-        output.set_string_custom_property("chosen_technique", chosen.technique)
+        output.set_string_custom_property(CHOSEN_TECHNIQUE, chosen.technique)
         output.set_int_custom_property(tfx_keys.PUSHED, 1)
         output.set_string_custom_property(tfx_keys.PUSHED_DESTINATION, publication.path)
         output.set_string_custom_property(tfx_keys.PUSHED_VERSION, publication.version)
@@ -356,12 +371,13 @@ class Executor(base_executor.BaseExecutor):
         if "student" in techniques:
             output.set_float_custom_property("distillation_temperature", tuning.temperature)
             output.set_float_custom_property("distillation_label_weight", tuning.label_weight)
+            output.set_int_custom_property("distillation_steps", tuning.distillation_steps)
             output.set_string_custom_property("student_hidden_units",
                                               ",".join(str(u) for u in tuning.student_hidden_units))
             output.set_int_custom_property("student_embedding_dim", tuning.student_embedding_dim)
             # The student's teacher: the blessed Model artifact this execution consumed.
-            output.set_int_custom_property("student_teacher_model_id", int(teacher.id or 0))
-            output.set_string_custom_property("student_teacher_model_uri", teacher.uri)
+            output.set_int_custom_property(STUDENT_TEACHER_MODEL_ID, int(teacher.id or 0))
+            output.set_string_custom_property(STUDENT_TEACHER_MODEL_URI, teacher.uri)
 
     def _variant(self, name: str, technique: str, conversion_name: str, keras_model: Any,
                  representative: conversion.RepresentativeData, int8_io: bool, measuring: _Measuring
@@ -395,7 +411,7 @@ class Executor(base_executor.BaseExecutor):
         labels, saved = measuring.labels, measuring.saved_probabilities
         result = VariantResult(
             name=name, converted=True, technique=technique, conversion=conversion_name,
-            size_bytes=len(flatbuffer), gzip_bytes=len(gzip.compress(flatbuffer, compresslevel=9, mtime=0)),
+            size_bytes=len(flatbuffer), gzip_bytes=len(_gzip(flatbuffer)),
             weight_bytes=conversion.weight_bytes(flatbuffer),
             auc=auc(labels, probabilities), accuracy=accuracy(labels, probabilities),
             calibration_error=expected_calibration_error(labels, probabilities),
@@ -412,8 +428,8 @@ class Executor(base_executor.BaseExecutor):
                       model_artifact: types.Artifact) -> None:
         """Writes the bundle into a local folder (see ``Do``): plain file APIs are right here."""
         os.makedirs(bundle_dir, exist_ok=True)
-        with open(os.path.join(bundle_dir, BUNDLE_MODEL_FILE), "wb") as handle:
-            handle.write(flatbuffer)
+        with open(os.path.join(bundle_dir, spec["model_file"]), "wb") as handle:
+            handle.write(_gzip(flatbuffer) if spec["model_file"].endswith(".gz") else flatbuffer)
         with open(os.path.join(bundle_dir, edge_client.SPEC_FILE), "w") as handle:
             json.dump(spec, handle, indent=2)
         shutil.copyfile(edge_client.__file__, os.path.join(bundle_dir, "edge_client.py"))

@@ -108,6 +108,8 @@ class VariantResult:
     conversion: str = ""
     size_bytes: int = 0
     gzip_bytes: int = 0
+    # What the bundle ships: ``gzip_bytes`` when the bundle is compressed, else ``size_bytes``.
+    shipped_bytes: int = 0
     weight_bytes: int = 0
     params: int = 0
     nonzero_params: int = 0
@@ -175,6 +177,11 @@ def _failures(result: VariantResult, reference_auc: float, reference_slices: Map
     return failures
 
 
+def shipped_bytes(result: VariantResult) -> int:
+    """The bytes the bundle ships for a variant (its file size unless told otherwise)."""
+    return result.shipped_bytes or result.size_bytes
+
+
 def apply_gate(results: Sequence[VariantResult], reference_auc: float, policy: GatePolicy,
                reference_slices: Mapping[str, SliceMetrics] | None = None) -> VariantResult | None:
     """Marks each variant qualifying or not (with the reason); returns the smallest qualifying one.
@@ -183,8 +190,9 @@ def apply_gate(results: Sequence[VariantResult], reference_auc: float, policy: G
     of the SavedModel's, no slice with at least ``policy.min_slice_examples`` examples
     (and ``policy.min_slice_class_examples`` of each class) loses more than
     ``policy.slice_auc_budget`` AUC, and it predicts
-    the SavedModel's label on at least ``policy.min_agreement`` of the rows. Ties in
-    size go to the name (deterministic).
+    the SavedModel's label on at least ``policy.min_agreement`` of the rows. Size is
+    :func:`shipped_bytes` (gzip bytes when the bundle ships the model compressed); ties
+    in size go to the name (deterministic).
     """
     for result in results:
         if not result.converted:
@@ -197,7 +205,7 @@ def apply_gate(results: Sequence[VariantResult], reference_auc: float, policy: G
             f"{result.worst_slice or '-'} {result.worst_slice_drop:+.4f}, "
             f"agreement {result.label_agreement:.4f}")
     qualifying = [r for r in results if r.qualifies]
-    chosen = min(qualifying, key=lambda r: (r.size_bytes, r.name)) if qualifying else None
+    chosen = min(qualifying, key=lambda r: (shipped_bytes(r), r.name)) if qualifying else None
     for result in qualifying:
         if result is chosen:
             result.reason = f"chosen, the smallest that passes ({result.reason})"

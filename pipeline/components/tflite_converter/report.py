@@ -83,6 +83,9 @@ def markdown(summary: Mapping[str, object], results: Sequence[VariantResult],
              reference: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> str:
     extra = extra or {}
     policy = extra.get("policy", {})
+    compressed = bool(extra.get("compress_model"))
+    shipped = ("the gzip of the file: the bundle ships model.tflite.gz, which the edge client decompresses "
+               "in memory" if compressed else "the plain .tflite file (gzip is reported, not counted)")
     parts = [
         "# TFLite variants",
         "",
@@ -90,12 +93,14 @@ def markdown(summary: Mapping[str, object], results: Sequence[VariantResult],
         "",
         f"Measured on {reference['eval_rows']} eval rows on {reference.get('runtime', 'TFLite')}; latency = "
         f"median of single-row calls (SavedModel: serving_default on one raw tf.Example) and of "
-        f"{reference['batch_size']}-row calls. Size = the .tflite file the device loads; gzip = its "
-        f"download size (not used by the gate). ECE = expected calibration error (10 bins).",
+        f"{reference['batch_size']}-row calls. Size = the .tflite file the interpreter loads; gzip = that "
+        f"file gzip-compressed. The gate counts {shipped}. ECE = expected calibration error (10 bins).",
         "",
     ]
     if policy:
-        parts += [f"Gate: the smallest variant (file bytes) with overall AUC drop <= {policy['auc_budget']}, "
+        counted = "gzip" if compressed else "file"
+        parts += [f"Gate: the smallest variant ({counted} bytes) with overall AUC drop <= "
+                  f"{policy['auc_budget']}, "
                   f"no slice of >= {policy['min_slice_examples']} examples "
                   f"(>= {policy['min_slice_class_examples']} of each class) dropping more than "
                   f"{policy['slice_auc_budget']} AUC, and label agreement >= {policy['min_agreement']}.", ""]

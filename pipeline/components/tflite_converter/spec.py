@@ -11,11 +11,17 @@ BLESSING_KEY = "model_blessing"
 TRANSFORM_GRAPH_KEY = "transform_graph"
 EXAMPLES_KEY = "examples"
 OUTPUT_KEY = "tflite_models"
+# The output artifact's type name (see component.TFLiteModels; lineage finds the bundle by it).
+ARTIFACT_TYPE = "pipeline.TFLiteModels"
 
 # Custom properties of the output artifact.
 STATUS = "status"  # one of the STATUS_* values
 REASON = "reason"  # one sentence: why this status
 CHOSEN_VARIANT = "chosen_variant"  # set only when a bundle was pushed
+CHOSEN_TECHNIQUE = "chosen_technique"  # "base" or the TFMOT technique of the pushed variant
+# A distilled student's teacher: the Model artifact the execution consumed (set when a student is built).
+STUDENT_TEACHER_MODEL_ID = "student_teacher_model_id"
+STUDENT_TEACHER_MODEL_URI = "student_teacher_model_uri"
 
 STATUS_PUSHED = "pushed"
 STATUS_NOT_BLESSED = "not_blessed"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pipeline.config import SqliteMetadata
+from pipeline.lineage import text
 from pipeline.lineage.api import Lineage
 from pipeline.metadata import queries as q
 from pipeline.metadata.read_only import LineageError, open_read_only
@@ -79,3 +80,23 @@ def test_diff_of_a_cached_rerun_reads_the_original_executions_facts(store):
     assert facts["data.input_fingerprint"] == "files:1"
     assert facts["hyperparameters.train_steps"] == 150
     assert facts["state.CsvExampleGen"] == "cached"
+
+
+def test_trace_from_a_pushed_student_bundle_names_the_teacher_model(tmp_path):
+    ids = two_run_store(tmp_path / "metadata.sqlite")
+    builder = StoreBuilder(tmp_path / "metadata.sqlite")
+    tflite = builder.artifact(
+        "pipeline.TFLiteModels", "/out/TFLiteConverter/tflite_models/10", status="pushed", reason="ok",
+        chosen_variant="student_dynamic_range", chosen_technique="student",
+        student_teacher_model_id=ids["model"], student_teacher_model_uri="/out/Trainer/model/3", pushed=1,
+        pushed_destination="/srv/serving/edge/1")
+    builder.execution(ids["runs"][0], "TFLiteConverter", {"model": [ids["model"]]},
+                      {"tflite_models": [tflite]})
+    lineage = Lineage(open_read_only(SqliteMetadata(str(tmp_path / "metadata.sqlite"))))
+    trace = lineage.trace("/out/TFLiteConverter/tflite_models/10/student/saved_model.pb")
+    assert trace.target.id == tflite and trace.model == ids["model"]
+    assert trace.edge_bundles == [{
+        "artifact_id": tflite, "status": "pushed", "variant": "student_dynamic_range", "technique": "student",
+        "teacher_model_id": ids["model"], "destination": "/srv/serving/edge/1", "run_id": ids["runs"][0]}]
+    assert (f"pushed student_dynamic_range (a student distilled from model #{ids['model']}) to "
+            f"/srv/serving/edge/1") in text.format_trace(trace)

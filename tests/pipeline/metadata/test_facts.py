@@ -115,6 +115,19 @@ def test_edge_facts_name_the_pushed_variant_or_why_nothing_was_pushed(tmp_path):
     assert (refused.variant, refused.status, refused.push.pushed) == (None, "not_blessed", False)
 
 
+def test_edge_facts_name_a_pushed_students_teacher(tmp_path):
+    student = facts.edge_facts(one_artifact(
+        tmp_path / "s", "pipeline.TFLiteModels", status="pushed", reason="ok",
+        chosen_variant="student_dynamic_range", chosen_technique="student", student_teacher_model_id=12,
+        student_teacher_model_uri="/out/Trainer/model/12", pushed=1, pushed_destination="/edge/6"))
+    assert (student.technique, student.teacher_model_id, student.teacher_model_uri) == (
+        "student", 12, "/out/Trainer/model/12")
+    base = facts.edge_facts(one_artifact(
+        tmp_path / "b", "pipeline.TFLiteModels", status="pushed", reason="ok", chosen_variant="int8",
+        chosen_technique="base", student_teacher_model_id=12, pushed=1, pushed_destination="/edge/7"))
+    assert (base.technique, base.teacher_model_id) == ("base", 12)  # a student was built, not pushed
+
+
 def test_the_tflite_report_file_is_read_as_a_variants_table(tmp_path):
     artifact = one_artifact(tmp_path, "pipeline.TFLiteModels")
     rows = [{"name": "int8", "size_bytes": 7352}, {"name": "float16", "size_bytes": 13000}]

@@ -34,9 +34,11 @@ def test_any_artifact_with_a_variants_table_is_shown(tmp_path):
 
     class Data:
         variants = tables
+        edge = "student_dynamic_range (3160 bytes, AUC 0.9446, a student distilled from model #12 (/m)) -> /e"
 
     page = _variants(Data())
     assert "float16" in page and "TFLiteModel" in page and "0.9470" in page
+    assert "Edge bundle: student_dynamic_range" in page and "a student distilled from model #12" in page
 
 
 def test_report_names_are_safe_file_names():

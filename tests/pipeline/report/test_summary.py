@@ -82,3 +82,19 @@ def test_no_data_gate_no_drift_line(tmp_path):
     nodes = [NodeResult("CsvExampleGen", "complete", 1.0, execution)]
     text = format_summary(summarise(builder.store, RUN, nodes))
     assert drift_lines(text) == []
+
+
+def test_a_pushed_student_names_its_teacher_on_the_edge_line(tmp_path):
+    builder = StoreBuilder(tmp_path / "metadata.sqlite")
+    (tmp_path / "tflite").mkdir()
+    tflite = builder.artifact(
+        "pipeline.TFLiteModels", str(tmp_path / "tflite"), status="pushed", reason="ok",
+        chosen_variant="student_dynamic_range", chosen_technique="student",
+        student_dynamic_range_size_bytes=3160, student_dynamic_range_auc=0.9446,
+        student_teacher_model_id=12, student_teacher_model_uri="/out/Trainer/model/12", pushed=1,
+        pushed_destination="/edge/6")
+    execution = builder.execution(RUN, "TFLiteConverter", {}, {"tflite_models": [tflite]})
+    text = format_summary(summarise(builder.store, RUN, [NodeResult("TFLiteConverter", "complete", 9.0,
+                                                                    execution)]))
+    assert ("edge bundle: student_dynamic_range (3160 bytes, AUC 0.9446, a student distilled from model #12 "
+            "(/out/Trainer/model/12)) -> /edge/6") in text

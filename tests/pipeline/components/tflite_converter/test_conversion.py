@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -55,3 +58,23 @@ def test_int8_without_representative_data_and_unknown_variants_are_refused():
         conversion.convert(_tiny_model(), "int8", None)
     with pytest.raises(conversion.ConversionError, match="unknown variant"):
         conversion.convert(_tiny_model(), "int4")
+
+
+@pytest.mark.parametrize("model_file", ["model.tflite", "model.tflite.gz"])
+def test_a_bundle_shipping_its_model_gzipped_predicts_like_the_plain_file(tmp_path, model_file):
+    """``compress_model``: the client decompresses model.tflite.gz in memory, same predictions."""
+    model = _tiny_model()
+    flatbuffer = conversion.convert(model, "float32")
+    spec = {"format": edge_client.SPEC_FORMAT, "version": edge_client.SPEC_VERSION, "model_file": model_file,
+            "signature": "serving_default", "output": "probability", "threshold": 0.5, "features": [
+                {"column": "x", "model_input": "x_xf", "transform": "log1p_z_score", "dtype": "float32",
+                 "required": True, "default": 0.0, "mean": 1.0, "var": 1.0},
+                {"column": "kind", "model_input": "id_xf", "transform": "vocabulary", "dtype": "string",
+                 "required": True, "default": "", "vocabulary": ["a", "b"], "oov_id": 2}]}
+    (tmp_path / edge_client.SPEC_FILE).write_text(json.dumps(spec))
+    (tmp_path / model_file).write_bytes(gzip.compress(flatbuffer) if model_file.endswith(".gz")
+                                        else flatbuffer)
+    rows = [{"x": str(x), "kind": kind} for x, kind in zip([0, 1.5, 7, 40], "abzb", strict=True)]
+    inputs = edge_client.Preprocessor(spec)(rows)
+    expected = model(inputs).numpy().reshape(-1)
+    assert np.max(np.abs(edge_client.EdgeModel(tmp_path).predict(rows) - expected)) < 1e-6

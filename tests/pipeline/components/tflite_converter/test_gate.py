@@ -89,3 +89,14 @@ def test_a_slice_regression_blocks_a_variant_whose_overall_auc_is_fine_but_small
     chosen = apply_gate(results, auc(labels, reference), policy, reference_slices)
     assert chosen.name == "degraded_on_tiny"
     assert not results[0].qualifies and "g=A" in results[0].reason and results[0].worst_slice == "g=A"
+
+
+def test_a_compressed_bundle_ranks_variants_by_their_gzip_bytes():
+    # int8 is the smaller file, but the pruned model's zeros compress better.
+    results = [_variant("int8", 7352, 0.9452), _variant("pruned_int8", 7376, 0.9455)]
+    results[0].gzip_bytes, results[1].gzip_bytes = 4539, 3032
+    assert apply_gate(results, reference_auc=0.9458, policy=POLICY).name == "int8"
+    for result in results:
+        result.shipped_bytes = result.gzip_bytes
+    assert apply_gate(results, reference_auc=0.9458, policy=POLICY).name == "pruned_int8"
+    assert results[0].reason.startswith("not chosen: pruned_int8 is smaller")

@@ -464,6 +464,12 @@ class PipelineConfig:
     metadata: MetadataConfig
     schema_path: str = str(DEFAULT_SCHEMA)
     beam_args: tuple[str, ...] = ()
+    # How CsvExampleGen reads CSV: "arrow" (pyarrow, streaming, all cores of one machine;
+    # pipeline/components/csv_ingest) or "beam" (TFX's stock executor, for a Beam cluster).
+    csv_reader: str = "arrow"
+    # Beam arguments for single components, after (so overriding) ``beam_args``: keyed by
+    # node id, e.g. the Beam-heavy components on every core when the data is large.
+    component_beam_args: dict[str, tuple[str, ...]] = field(default_factory=dict)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     data_gate: DataGateConfig = field(default_factory=DataGateConfig)

@@ -211,6 +211,12 @@ def template_engine(data_dir: Path, work_dir: Path) -> EngineResult:
 
 register("ours", cli_engine("ours"))
 register("template", template_engine)
+# Our pipeline with the size rule overridden (pipeline/profiles.py, EDGE_BEAM_MODE): how the
+# per-component choice between one process and a worker process per core was measured.
+register("ours-in-memory", cli_engine("ours-in-memory", env={"EDGE_BEAM_MODE": "in_memory"}))
+register("ours-multi-processing", cli_engine("ours-multi-processing",
+                                             env={"EDGE_BEAM_MODE": "multi_processing"}))
+DEFAULT_ENGINES = ("ours", "template")
 
 
 # --------------------------------------------------------------------------
@@ -282,7 +288,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, nargs="+", default=[DEFAULT_ROWS],
                         help="row counts to generate and run (each size runs every engine)")
-    parser.add_argument("--engines", nargs="+", default=None, help="engine columns (default: all registered)")
+    parser.add_argument("--engines", nargs="+", default=None,
+                        help=f"engine columns (default: {' '.join(DEFAULT_ENGINES)})")
     parser.add_argument("--plugin", action="append", default=[],
                         help="module to import first; it may call benchmarks.scale.register()")
     parser.add_argument("--work-dir", type=Path, default=None, help="keep data and outputs here")
@@ -290,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for module in args.plugin:
         importlib.import_module(module)
-    engines = args.engines or list(ENGINES)
+    engines = args.engines or list(DEFAULT_ENGINES)
     unknown = [e for e in engines if e not in ENGINES]
     if unknown:
         parser.error(f"unknown engine(s) {unknown}; registered: {sorted(ENGINES)}")

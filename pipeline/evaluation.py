@@ -8,6 +8,7 @@ no baseline and only the floor applies).
 from __future__ import annotations
 
 import tensorflow_model_analysis as tfma
+from google.protobuf import wrappers_pb2
 
 from models import features
 from pipeline.config import EvaluationConfig
@@ -57,4 +58,7 @@ def eval_config(settings: EvaluationConfig) -> tfma.EvalConfig:
         slicing_specs=[tfma.SlicingSpec()]
         + [tfma.SlicingSpec(feature_keys=[key]) for key in settings.slice_features],
         metrics_specs=[tfma.MetricsSpec(metrics=metrics)],
+        # The model's compiled Keras metrics (loss, auc, accuracy) would be computed a second
+        # time for every slice through Keras; the metrics above already cover them.
+        options=tfma.Options(include_default_metrics=wrappers_pb2.BoolValue(value=False)),
     )

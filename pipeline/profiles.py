@@ -70,25 +70,37 @@ def csv_bytes(folder: Path) -> int:
         return 0
 
 
-def local_component_beam_args(data: Path, workers: int = 0) -> dict[str, tuple[str, ...]]:
+LOCAL_BEAM_MODES = ("auto", "in_memory", "multi_processing")
+
+
+def local_component_beam_args(data: Path, workers: int = 0, mode: str = "auto") -> dict[str, tuple[str, ...]]:
     """Beam on every core for the heavy components when the data is large; nothing otherwise.
 
     Still Beam's embedded engine (FnApiRunner), with worker processes from this environment:
-    nothing to install or start beyond ``make run``.
+    nothing to install or start beyond ``make run``. ``mode`` ``in_memory`` or
+    ``multi_processing`` overrides the size rule (``EDGE_BEAM_MODE``).
     """
+    if mode not in LOCAL_BEAM_MODES:
+        raise ProfileSettingError(f"EDGE_BEAM_MODE must be one of {', '.join(LOCAL_BEAM_MODES)}, "
+                                  f"not {mode!r}")
     count = workers or os.cpu_count() or 1
-    if count < 2 or csv_bytes(data) < MULTI_PROCESS_MIN_BYTES:
+    if mode == "in_memory" or count < 2:
+        return {}
+    if mode == "auto" and csv_bytes(data) < MULTI_PROCESS_MIN_BYTES:
         return {}
     args = EmbeddedBeam(mode="multi_processing", workers=count).beam_args(count)
     return dict.fromkeys(HEAVY_BEAM_COMPONENTS, args)
 
 
-def local(root: Path | None = None, data: Path | None = None) -> PipelineConfig:
+def local(root: Path | None = None, data: Path | None = None,
+          env: Mapping[str, str] | None = None) -> PipelineConfig:
     """Development on a laptop: SQLite MLMD and local folders under ``root``.
 
     Beam runs in this process, except for the heavy components on large data, which get a
-    worker process per core (:func:`local_component_beam_args`).
+    worker process per core (:func:`local_component_beam_args`); ``EDGE_BEAM_MODE``
+    (``in_memory`` or ``multi_processing``, default ``auto``) overrides the size rule.
     """
+    env = os.environ if env is None else env
     if root is not None and gcs_uri(root) != str(root) or "://" in str(root or ""):
         # Path() folds gs://b into gs:/b, and resolve() would then write a local folder named "gs:".
         raise ValueError(f"the local profile needs a local --root (SQLite MLMD, run lock, reports), "
@@ -103,7 +115,7 @@ def local(root: Path | None = None, data: Path | None = None) -> PipelineConfig:
         data=CsvSource(str(data)),
         metadata=SqliteMetadata(str(root / "metadata.sqlite")),
         beam_args=LOCAL_BEAM_ARGS,
-        component_beam_args=local_component_beam_args(data),
+        component_beam_args=local_component_beam_args(data, mode=env.get("EDGE_BEAM_MODE", "auto")),
         report=ReportConfig(folder=str(root / "reports")),
     )
 

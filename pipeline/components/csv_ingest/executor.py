@@ -50,6 +50,11 @@ from tfx_bsl.coders.example_coder import RecordBatchToExamplesEncoder
 log = logging.getLogger("pipeline.progress")
 
 BLOCK_BYTES = 8 << 20  # pyarrow parses blocks of this size, in parallel
+# Each split is written as up to one file per core, one for every SHARD_BYTES of CSV read:
+# a gzipped file is read by one Beam worker, so a split in one file would keep the
+# downstream components (StatisticsGen, Transform, Evaluator) on one core even with a
+# worker process per core. Small inputs stay in one file per split.
+SHARD_BYTES = 16 << 20
 PROGRESS_SECONDS = 10.0
 _QUEUE_BLOCKS = 4  # encoded blocks waiting for a writer: bounds memory
 _ARROW_TYPES = {"INT": pa.int64(), "FLOAT": pa.float64(), "BYTES": pa.string()}
@@ -165,6 +170,11 @@ class _SplitWriter(threading.Thread):
             self._writer.close()
 
 
+def shard_count(input_bytes: int, cores: int | None = None) -> int:
+    """Files per split: one per core once the input is large enough to keep every core busy."""
+    return max(1, min(cores or os.cpu_count() or 1, input_bytes // SHARD_BYTES))
+
+
 def read_blocks(path: str, column_types: dict[str, pa.DataType]) -> Iterator[pa.RecordBatch]:
     """Parsed blocks of one CSV file (decompressed by its suffix), header from its first line.
 
@@ -238,19 +248,25 @@ class Executor(csv_executor.Executor):
                 "sources": sources}
 
     def _write(self, plan: dict[str, Any], column_types: dict[str, pa.DataType]) -> None:
-        writers = {}
+        sources = []
+        for pattern, split in plan["sources"]:
+            files = sorted(fileio.glob(os.path.join(plan["base"], pattern)))
+            if not files:
+                raise RuntimeError(f"Split pattern {pattern} does not match any files in {plan['base']}.")
+            sources.append((pattern, split, files))
+        shards = shard_count(sum(fileio.stat(f).length for _, _, files in sources for f in files))
+        writers: dict[str, list[_SplitWriter]] = {}
         for name, uri in plan["uris"].items():
             fileio.makedirs(uri)
-            writers[name] = _SplitWriter(os.path.join(uri, "data_tfrecord-00000-of-00001.gz"))
-            writers[name].start()
+            writers[name] = [_SplitWriter(os.path.join(uri, f"data_tfrecord-{i:05d}-of-{shards:05d}.gz"))
+                             for i in range(shards)]
+            for writer in writers[name]:
+                writer.start()
         names, buckets = plan["split_names"], plan["buckets"]
         encoder = RecordBatchToExamplesEncoder()
-        started, last_report, rows, header = time.monotonic(), time.monotonic(), 0, None
+        started, last_report, rows, header, block = time.monotonic(), time.monotonic(), 0, None, 0
         try:
-            for pattern, split in plan["sources"]:
-                files = sorted(fileio.glob(os.path.join(plan["base"], pattern)))
-                if not files:
-                    raise RuntimeError(f"Split pattern {pattern} does not match any files in {plan['base']}.")
+            for pattern, split, files in sources:
                 total_bytes = sum(fileio.stat(f).length for f in files)
                 done_bytes = 0
                 untyped = empty_columns(files, column_types)
@@ -262,14 +278,15 @@ class Executor(csv_executor.Executor):
                             raise RuntimeError(f"Files in same split {pattern} have different header.")
                         records = encode_batch(batch, encoder, untyped)
                         rows += len(records)
+                        shard, block = block % shards, block + 1  # blocks go round the shards
                         if split is not None:
-                            self._put(writers[split], records)
+                            self._put(writers[split][shard], records)
                         else:
                             where = partition(batch, buckets)
                             array = np.empty(len(records), dtype=object)
                             array[:] = records
                             for index, name in enumerate(names):
-                                self._put(writers[name], array[where == index].tolist())
+                                self._put(writers[name][shard], array[where == index].tolist())
                         if time.monotonic() - last_report >= PROGRESS_SECONDS:
                             last_report = time.monotonic()
                             log.info("CsvExampleGen: %s rows read (%s, %.0f s)", f"{rows:,}",
@@ -278,15 +295,17 @@ class Executor(csv_executor.Executor):
                     log.info("CsvExampleGen: %s rows read, %.0f%% of %.0f MB", f"{rows:,}",
                              100 * done_bytes / max(total_bytes, 1), total_bytes / 1e6)
         finally:
-            for writer in writers.values():
+            every = [writer for split_writers in writers.values() for writer in split_writers]
+            for writer in every:
                 writer.queue.put(None)
-            for writer in writers.values():
+            for writer in every:
                 writer.join()
-        for writer in writers.values():
+        for writer in every:
             if writer.error is not None:
                 raise writer.error
-        counts = ", ".join(f"{name} {w.count:,}" for name, w in writers.items())
-        log.info("CsvExampleGen: %s rows in %.1f s (%s)", f"{rows:,}", time.monotonic() - started, counts)
+        counts = ", ".join(f"{name} {sum(w.count for w in ws):,}" for name, ws in writers.items())
+        log.info("CsvExampleGen: %s rows in %.1f s (%s; %d file(s) per split)", f"{rows:,}",
+                 time.monotonic() - started, counts, shards)
 
     @staticmethod
     def _put(writer: _SplitWriter, records: list[bytes]) -> None:

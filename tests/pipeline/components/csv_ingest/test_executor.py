@@ -114,3 +114,18 @@ def test_a_file_pyarrow_cannot_read_is_one_line_naming_the_file(kind: str, tmp_p
     message = str(raised.value)
     assert "\n" not in message
     assert message.startswith(str(next(data.iterdir()))), message
+
+
+def test_a_large_input_is_written_as_one_file_per_core_holding_the_same_examples(
+        both: tuple[dict, dict], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, arrow_splits = both
+    monkeypatch.setattr(arrow, "SHARD_BYTES", 1 << 10)
+    monkeypatch.setattr(arrow, "BLOCK_BYTES", 256 << 10)  # several blocks: they go round the files
+    monkeypatch.setattr(arrow.os, "cpu_count", lambda: 2)
+    sharded = _run(arrow.Executor, DEFAULT_DATA, tmp_path / "out", csv_column_types(DEFAULT_SCHEMA))
+    assert sharded == arrow_splits
+    for split in ("train", "eval"):
+        files = sorted((tmp_path / "out" / f"Split-{split}").glob("*.gz"))
+        assert [f.name for f in files] == [f"data_tfrecord-0000{i}-of-00002.gz" for i in (0, 1)]
+        counts = [sum(1 for _ in tf.data.TFRecordDataset(str(f), compression_type="GZIP")) for f in files]
+        assert min(counts) > 0, counts

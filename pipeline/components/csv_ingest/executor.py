@@ -144,7 +144,11 @@ def partition(batch: pa.RecordBatch, buckets: list[int]) -> np.ndarray:
     key. pandas' row hash (SipHash with a fixed key) is fixed across runs and machines and
     vectorised: the same row always lands in the same split, in the configured proportions.
     """
-    keys = pd.util.hash_pandas_object(batch.to_pandas(), index=False).to_numpy()
+    # Integers as float64: pandas turns an integer column holding a null into floats, so the
+    # same row would hash differently in a block with and a block without a missing cell.
+    columns = [c.cast(pa.float64()) if pa.types.is_integer(c.type) else c for c in batch.columns]
+    frame = pa.RecordBatch.from_arrays(columns, batch.schema.names).to_pandas()
+    keys = pd.util.hash_pandas_object(frame, index=False).to_numpy()
     return np.searchsorted(np.asarray(buckets, dtype=np.uint64), keys % np.uint64(buckets[-1]), side="right")
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from pipeline import profiles
 from pipeline.config import DEFAULT_DATA
 from pipeline.pipeline import create_components
@@ -38,3 +40,16 @@ def test_large_data_gets_a_worker_per_core_in_the_heavy_components(tmp_path: Pat
 def test_one_core_keeps_beam_in_process(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(profiles.os, "cpu_count", lambda: 1)
     assert profiles.local(root=tmp_path, data=_large_folder(tmp_path)).component_beam_args == {}
+
+
+def test_edge_beam_mode_overrides_the_size_rule_either_way(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(profiles.os, "cpu_count", lambda: 2)
+    small = profiles.local(root=tmp_path, data=DEFAULT_DATA, env={"EDGE_BEAM_MODE": "multi_processing"})
+    assert set(small.component_beam_args) == set(profiles.HEAVY_BEAM_COMPONENTS)
+    large = profiles.local(root=tmp_path, data=_large_folder(tmp_path), env={"EDGE_BEAM_MODE": "in_memory"})
+    assert large.component_beam_args == {}
+
+
+def test_an_unknown_edge_beam_mode_is_refused_naming_the_choices(tmp_path: Path) -> None:
+    with pytest.raises(profiles.ProfileSettingError, match="auto, in_memory, multi_processing"):
+        profiles.local(root=tmp_path, env={"EDGE_BEAM_MODE": "threads"})

@@ -294,7 +294,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="module to import first; it may call benchmarks.scale.register()")
     parser.add_argument("--work-dir", type=Path, default=None, help="keep data and outputs here")
     parser.add_argument("--json", type=Path, default=None, help="also write all figures here")
+    parser.add_argument("--table", type=Path, nargs="+", default=None,
+                        help="print the tables of saved --json reports (one or more, merged) and exit")
     args = parser.parse_args(argv)
+    if args.table:
+        merged: dict[int, list[EngineResult]] = {}
+        for path in args.table:
+            saved = json.loads(path.read_text())
+            print(f"{path}: machine before {saved['load_before']}; after {saved.get('load_after', '?')}")
+            for rows, size in saved["sizes"].items():
+                merged.setdefault(int(rows), []).extend(EngineResult(**r) for r in size["results"])
+        for rows, results in merged.items():
+            print("\n" + format_table(rows, results))
+        return 0
     for module in args.plugin:
         importlib.import_module(module)
     engines = args.engines or list(DEFAULT_ENGINES)
@@ -315,6 +327,9 @@ def main(argv: list[str] | None = None) -> int:
             result = ENGINES[name](data_dir.parent, work / f"run_{rows}")
             print(f"  {name}: {result.wall_s:.1f} s, peak tree RSS {result.tree_rss_mib:.0f} MiB", flush=True)
             results.append(result)
+            report["sizes"][rows] = {"results": [asdict(r) for r in results]}
+            if args.json:  # after every engine: a long run that is stopped keeps what it measured
+                args.json.write_text(json.dumps(report, indent=2, default=str))
         tables.append(format_table(rows, results))
         report["sizes"][rows] = {"seconds": time.monotonic() - started,
                                  "results": [asdict(r) for r in results]}

@@ -35,3 +35,24 @@ def test_an_engine_column_is_one_registered_function(tmp_path: Path) -> None:
     evaluator = next(line for line in table.splitlines() if line.startswith("Evaluator"))
     assert evaluator.split()[1:] == ["20.0", "1.90", "40.0", "1.00", "0.50x"]
     assert "ours/template" not in table and "0.50x" in table.splitlines()[-6]
+
+
+def test_saved_reports_of_separate_runs_print_as_one_table(tmp_path: Path, capsys) -> None:
+    import json
+    from dataclasses import asdict
+
+    ours = scale.EngineResult("ours", 50.0, 900.0, 1000.0, 0.9,
+                              {"Evaluator": {"seconds": 20.0, "cores": 1.9}})
+    template = scale.EngineResult("template", 100.0, 1800.0, 2000.0, 0.5,
+                                  {"Evaluator": {"seconds": 40.0, "cores": 1.0}})
+    paths = []
+    for result in (ours, template):
+        path = tmp_path / f"{result.engine}.json"
+        path.write_text(json.dumps({"load_before": "load average 1.00", "load_after": "load average 2.00",
+                                    "sizes": {"1000": {"results": [asdict(result)]}}}))
+        paths.append(str(path))
+    assert scale.main(["--table", *paths]) == 0
+    out = capsys.readouterr().out
+    evaluator = next(line for line in out.splitlines() if line.startswith("Evaluator"))
+    assert evaluator.split()[1:] == ["20.0", "1.90", "40.0", "1.00", "0.50x"]
+    assert out.count("load average 1.00") == 2

@@ -57,8 +57,12 @@ LOCAL_BEAM_ARGS = (
 # The Beam-heavy components that get every core when the data is large (CsvExampleGen does
 # not run Beam with the pyarrow reader, which uses every core by itself).
 HEAVY_BEAM_COMPONENTS = ("StatisticsGen", "Transform", "Evaluator")
-# Below this much CSV, starting Beam worker processes costs more than they save (measured
-# on 3,000 rows: slower); at 1.5 million rows (192 MB) both cores pay off. MEASURED_CROSSOVER.
+# Below this much CSV, Beam runs in the component's process. What was measured (docs/scale.md):
+# on 3,000 rows worker processes were slower (their start-up, TF and the model loaded again per
+# worker); at 1.5 million rows (183 MiB) the Evaluator's two workers took equal CPU shares
+# (the only component watched), and the run's process tree peaked at 3.6 GiB (each worker
+# holds TF and the model: about 0.9 GiB). The crossover between the two sizes has NOT been
+# measured (the shared machine was at load 8-14): 32 MiB (~250,000 rows) is a round figure.
 MULTI_PROCESS_MIN_BYTES = 32 << 20
 
 

@@ -13,6 +13,13 @@ or the ``pipeline_run_id`` param to continue an earlier run). A retried or clear
 task relaunches only its node in that run: TFX's launcher reuses the node's
 execution, so finished components are never redone.
 
+With spanned data (one folder per day, ``YYYY-MM-DD/``; see ``pipeline/spans.py``)
+each run reads the folder of its logical date (``ds``), so ``catchup`` or ``airflow
+dags backfill`` runs one pipeline run per date, in order (``max_active_runs`` 1). A
+rerun of a date retrains and pushes nothing: TFX's cache serves every node. A date
+without a folder, and a data gate that blocks (drift, anomalies), fail the task
+without retries (:class:`NodeOperator`); a lost database is retried.
+
 Environment read at parse time: ``EDGE_AIRFLOW_MANIFEST`` (default
 ``<repo>/build/airflow/taxi-edge.json``). Task processes inherit the worker's
 environment, which carries the MLMD credentials (``MLMD_MYSQL_PASSWORD`` or
@@ -30,16 +37,20 @@ from pathlib import Path
 try:  # Airflow 3: the task SDK and the standard provider
     from airflow.providers.standard.operators.bash import BashOperator
     from airflow.sdk import DAG, Param
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 except ImportError:  # Airflow 2.10
     from airflow import DAG
+    from airflow.exceptions import AirflowFailException, AirflowSkipException
     from airflow.models.param import Param
     from airflow.operators.bash import BashOperator
-from airflow.exceptions import AirflowFailException, AirflowSkipException
 
 MANIFEST_FORMAT = 1
 DEFAULT_MANIFEST = Path(__file__).resolve().parent.parent / "build" / "airflow" / "taxi-edge.json"
 RUN_ID_TEMPLATE = "{{ params.pipeline_run_id or (dag.dag_id ~ '__' ~ run_id) }}"
 NO_CACHE_TEMPLATE = "{{ '--no-cache' if params.disable_cache else '' }}"
+# The span a run reads: the ``span_date`` param, else the run's logical date (``ds``;
+# absent for an Airflow 3 manual run without one: then the newest span).
+SPAN_DATE_TEMPLATE = "{{ params.span_date or (ds | default('')) }}"
 
 
 def read_manifest(path: Path) -> dict:
@@ -61,7 +72,13 @@ def launch_command(manifest_path: Path, manifest: dict, node_id: str) -> str:
     python, workdir = manifest["python"], manifest["workdir"]
     return (f"cd {shlex.quote(workdir)} && exec {shlex.quote(python)} -m pipeline launch-node "
             f"--manifest {shlex.quote(str(manifest_path))} --node {shlex.quote(node_id)} "
-            f'--run-id "$EDGE_PIPELINE_RUN_ID" {NO_CACHE_TEMPLATE}')
+            f'--run-id "$EDGE_PIPELINE_RUN_ID" {NO_CACHE_TEMPLATE}'
+            + (' --date "$EDGE_SPAN_DATE"' if spanned(manifest) else ""))
+
+
+def spanned(manifest: dict) -> bool:
+    """The compiled data source has one folder per span: each run reads its logical date's."""
+    return manifest.get("data", {}).get("layout", "single") != "single"
 
 
 class NodeOperator(BashOperator):
@@ -72,7 +89,9 @@ class NodeOperator(BashOperator):
     BashOperator already maps chosen exit codes to an exception (``skip_on_exit_code``,
     meant for skipping); this class borrows that mapping and turns the skip into a
     failure. Which codes: the manifest's ``no_retry_exit_codes`` (bad input, a database
-    that refuses the credentials or has another schema version, a blocking data gate).
+    that refuses the credentials or has another schema version, a data gate that blocks
+    for drift or anomalies, a date without a data folder). The task stays failed until
+    someone acts (accepts the drift, fixes or delivers the data) and clears it.
     """
 
     def __init__(self, *, no_retry_exit_codes: list[int], **kwargs) -> None:  # noqa: ANN003
@@ -107,6 +126,9 @@ def build_dag(manifest_path: Path) -> DAG:
                 "", type="string",
                 description="continue this pipeline run (MLMD run id) instead of starting a new one"),
             "disable_cache": Param(False, type="boolean", description="rerun components even if cached"),
+            "span_date": Param(
+                "", type="string",
+                description="spanned data: read this day's folder (YYYY-MM-DD), not the logical date's"),
         },
         tags=["tfx", manifest["pipeline_name"]],
         doc_md=__doc__,
@@ -117,7 +139,7 @@ def build_dag(manifest_path: Path) -> DAG:
             task_id=node["id"],
             no_retry_exit_codes=manifest.get("no_retry_exit_codes", []),
             bash_command=launch_command(manifest_path, manifest, node["id"]),
-            env={"EDGE_PIPELINE_RUN_ID": RUN_ID_TEMPLATE},
+            env={"EDGE_PIPELINE_RUN_ID": RUN_ID_TEMPLATE, "EDGE_SPAN_DATE": SPAN_DATE_TEMPLATE},
             append_env=True,
             dag=dag,
         )

@@ -49,11 +49,27 @@ class BackendMetadata:
 MetadataConfig = SqliteMetadata | MySqlMetadata | BackendMetadata
 
 
+SPAN_LAYOUTS = ("single", "date", "span")
+
+
 @dataclass(frozen=True)
 class CsvSource:
-    """A folder of CSV files (all files in it form one span)."""
+    """A folder of CSV files, cut into spans by ``layout`` (see :mod:`pipeline.spans`).
+
+    ``single``: all files in the folder form one span. ``date``: one sub-folder per
+    day, ``YYYY-MM-DD/``. ``span``: one sub-folder per numbered span, ``span-N/``.
+    """
 
     path: str
+    layout: str = "single"
+
+    def __post_init__(self) -> None:
+        if self.layout not in SPAN_LAYOUTS:
+            raise ValueError(f"data layout must be one of {SPAN_LAYOUTS}, not {self.layout!r}")
+
+    @property
+    def spanned(self) -> bool:
+        return self.layout != "single"
 
 
 @dataclass(frozen=True)
@@ -78,6 +94,13 @@ class TrainingConfig:
     embedding_dim: int = 4
     run_fn: str = "models.model.run_fn"
     preprocessing_fn: str = "models.preprocessing.preprocessing_fn"
+    # With spanned data: train on the newest ``window_spans`` spans up to the run's own
+    # span, resolved from MLMD (earlier runs ingested them); 1 = the run's span only.
+    window_spans: int = 7
+
+    def __post_init__(self) -> None:
+        if self.window_spans < 1:
+            raise ValueError(f"window_spans must be >= 1, not {self.window_spans}")
 
     def hyperparameters(self) -> dict[str, object]:
         """The values ``run_fn`` reads (JSON-serialisable, so MLMD can store them)."""

@@ -19,6 +19,8 @@ from pipeline.config import BigQuerySource, CsvSource, PipelineConfig
 from pipeline.evaluation import eval_config
 from pipeline.metadata import connection_config
 from pipeline.preflight import load_columns
+from pipeline.spans import INPUT_SPLIT, NEWEST, SPAN_RANGE_PARAMETER, input_pattern
+from pipeline.training_window import WINDOW_KEY, training_window
 
 
 def csv_column_types(schema_path: str) -> dict[str, str]:
@@ -32,7 +34,18 @@ def _example_gen(config: PipelineConfig) -> tfx.dsl.components.base.base_compone
     With ``csv_reader="arrow"`` the CsvExampleGen node (same id, same output) reads with
     pyarrow in bounded memory on all cores (pipeline/components/csv_ingest); ``"beam"`` is
     TFX's stock executor, which scales out on a Beam cluster such as Dataflow.
+    A spanned CSV source reads one span per run: the pattern finds the span folders,
+    the ``span_range`` runtime parameter picks one (default: the newest). It keeps the stock
+    executor (the pyarrow one is not tested with spans).
     """
+    if isinstance(config.data, CsvSource) and config.data.spanned:
+        return tfx.components.CsvExampleGen(
+            input_base=config.data.path,
+            input_config=tfx.proto.Input(splits=[
+                tfx.proto.Input.Split(name=INPUT_SPLIT, pattern=input_pattern(config.data.layout))]),
+            range_config=tfx.dsl.experimental.RuntimeParameter(
+                name=SPAN_RANGE_PARAMETER, ptype=str, default=NEWEST),
+        )
     if isinstance(config.data, CsvSource):
         if config.csv_reader == "arrow":
             return ArrowCsvExampleGen(config.data.path, csv_column_types(config.schema_path))
@@ -66,8 +79,14 @@ def create_components(config: PipelineConfig) -> list:
         warn_only_kinds=",".join(config.data_gate.warn_only_kinds),
         drift_config=drift.config_to_json(drift_config) if drift_config.enabled else "",
     )
+    # Spanned data trains on a window of spans resolved from MLMD; the newest span alone
+    # is what the gate checks and the Evaluator judges.
+    window = None
+    if isinstance(config.data, CsvSource) and config.data.spanned and config.training.window_spans > 1:
+        window = training_window(example_gen.id, statistics_gen.outputs["statistics"],
+                                 config.training.window_spans)
     transform = tfx.components.Transform(
-        examples=example_gen.outputs["examples"],
+        examples=window.outputs[WINDOW_KEY] if window else example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=config.training.preprocessing_fn,
     )
@@ -115,6 +134,7 @@ def create_components(config: PipelineConfig) -> list:
         example_validator,
         *([baseline_resolver] if drift_config.enabled else []),
         data_gate,
+        *([window] if window else []),
         transform,
         trainer,
         model_resolver,

@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from pipeline import spans
 from pipeline.config import (
     DEFAULT_DATA,
     REPO_ROOT,
@@ -33,6 +34,7 @@ from pipeline.config import (
     PipelineConfig,
     ReportConfig,
     SqliteMetadata,
+    TrainingConfig,
 )
 
 PIPELINE_NAME = "taxi-edge"
@@ -96,10 +98,16 @@ def local_component_beam_args(data: Path, workers: int = 0, mode: str = "auto") 
     return dict.fromkeys(HEAVY_BEAM_COMPONENTS, args)
 
 
+def csv_source(path: Path, layout: str | None = None) -> CsvSource:
+    """A CSV folder; its layout is detected from its sub-folders unless given (see :mod:`pipeline.spans`)."""
+    return CsvSource(str(path), layout=layout or spans.detect_layout(path))
+
+
 def local(root: Path | None = None, data: Path | None = None,
           env: Mapping[str, str] | None = None) -> PipelineConfig:
     """Development on a laptop: SQLite MLMD and local folders under ``root``.
 
+    The data folder's layout (one span, or one sub-folder per date or span) is detected.
     Beam runs in this process, except for the heavy components on large data, which get a
     worker process per core (:func:`local_component_beam_args`); ``EDGE_BEAM_MODE``
     (``in_memory`` or ``multi_processing``, default ``auto``) overrides the size rule.
@@ -116,7 +124,7 @@ def local(root: Path | None = None, data: Path | None = None,
         pipeline_name=PIPELINE_NAME,
         pipeline_root=str(root / "pipeline"),
         serving_root=str(root / "serving"),
-        data=CsvSource(str(data)),
+        data=csv_source(data),
         metadata=SqliteMetadata(str(root / "metadata.sqlite")),
         beam_args=LOCAL_BEAM_ARGS,
         component_beam_args=local_component_beam_args(data, mode=env.get("EDGE_BEAM_MODE", "auto")),
@@ -181,7 +189,9 @@ def gke(root: str | Path | None = None, data: str | Path | None = None, *, bucke
     if query:
         source: CsvSource | BigQuerySource = BigQuerySource(query)
     else:
-        source = CsvSource(gcs_uri(data) if data is not None else f"{root}/data")
+        uri = gcs_uri(data) if data is not None else f"{root}/data"
+        layout = env.get("EDGE_DATA_LAYOUT") or (spans.detect_layout(uri) if "://" not in uri else "single")
+        source = CsvSource(uri, layout=layout)
     # Beam in the component's own pod: the pod's image already holds the code, so
     # TFX must not build and stage a source package for "workers".
     beam_args = ["--runner=FnApiRunner", "--direct_running_mode=in_memory", "--direct_num_workers=1",
@@ -202,6 +212,9 @@ def gke(root: str | Path | None = None, data: str | Path | None = None, *, bucke
         serving_root=f"{root}/serving",
         data=source,
         metadata=BackendMetadata(),
+        # TFX 1.16's Kubeflow v2 compiler takes only the two stock resolver strategies
+        # and single channels, so a KFP run trains on its own span (no MLMD window).
+        training=TrainingConfig(window_spans=1),
         schema_path=schema,
         beam_args=tuple(beam_args),
         csv_reader="beam",  # the stock reader parallelises over Dataflow's workers
@@ -287,7 +300,9 @@ def onprem(root: Path | None = None, data: Path | None = None,
 
     - ``EDGE_PIPELINE_ROOT`` (required unless ``root``): pipeline outputs go to
       ``<root>/pipeline``; ``EDGE_SERVING_ROOT`` (default ``<root>/serving``) receives
-      pushed models; ``EDGE_DATA_DIR`` (default the shipped sample) holds the CSV files.
+      pushed models; ``EDGE_DATA_DIR`` (default the shipped sample) holds the CSV files,
+      laid out as ``EDGE_DATA_LAYOUT`` (``single``, ``date`` or ``span``; default: detected
+      from the folder, see :mod:`pipeline.spans`); ``EDGE_WINDOW_SPANS`` (7) spans train.
     - ``MLMD_MYSQL_HOST`` (default 127.0.0.1), ``MLMD_MYSQL_PORT`` (3306),
       ``MLMD_MYSQL_DATABASE`` (mlmd), ``MLMD_MYSQL_USER`` (mlmd). The password is not
       read here: at connection time from ``MLMD_MYSQL_PASSWORD`` or from the file named
@@ -315,7 +330,8 @@ def onprem(root: Path | None = None, data: Path | None = None,
         pipeline_name=PIPELINE_NAME,
         pipeline_root=str(root / "pipeline"),
         serving_root=str(serving),
-        data=CsvSource(str(data)),
+        data=csv_source(data, env.get("EDGE_DATA_LAYOUT") or None),
+        training=TrainingConfig(window_spans=int(env.get("EDGE_WINDOW_SPANS", TrainingConfig.window_spans))),
         metadata=MySqlMetadata(
             host=env.get("MLMD_MYSQL_HOST", "127.0.0.1"),
             port=int(env.get("MLMD_MYSQL_PORT", "3306")),

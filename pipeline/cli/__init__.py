@@ -3,8 +3,8 @@
 One module per command group, each with ``register(subparsers)``: :mod:`.run` (the
 local runner), :mod:`.airflow` (``compile``, ``launch-node``), :mod:`.kubeflow`
 (``compile-kfp``, ``submit-kfp``, ``run-kfp-local``), :mod:`.lineage` (``runs``,
-``trace``, ``diff``, ``lineage-graph``), :mod:`.report` and :mod:`.flink` (the local Flink
-cluster). What they share is in
+``trace``, ``diff``, ``lineage-graph``), :mod:`.report`, :mod:`.acceptance`
+(``accept-drift``) and :mod:`.flink` (the local Flink cluster). What they share is in
 :mod:`.common`. Heavy imports (TensorFlow, TFX) happen inside the commands, so
 ``--help`` and bad arguments answer instantly.
 """
@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pipeline.cli.kubeflow",
     "pipeline.cli.lineage",
     "pipeline.cli.report",
+    "pipeline.cli.acceptance",
     "pipeline.cli.flink",
 )
 

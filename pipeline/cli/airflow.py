@@ -13,12 +13,15 @@ import sys
 from pathlib import Path
 
 from pipeline.cli.common import (
+    NO_RETRY_EXIT_CODES,
     ExitCode,
     add_profile_arguments,
+    add_span_arguments,
     add_training_arguments,
     add_verbose_argument,
     build_config,
     quiet_libraries,
+    selected_span,
 )
 from pipeline.config import REPO_ROOT
 
@@ -40,13 +43,24 @@ def cmd_compile(args: argparse.Namespace) -> int:
     nodes = ", ".join(node["id"] for node in manifest.data["nodes"])
     print(f"Compiled {config.pipeline_name} ({config.profile}) to {manifest.path} and {manifest.ir_path}")
     print(f"  nodes: {nodes}")
-    print(f"  schedule: {config.airflow.schedule}, retries: {config.airflow.retries}")
+    print(f"  schedule: {config.airflow.schedule}, retries: {config.airflow.retries} "
+          f"(none for exit codes {', '.join(str(int(c)) for c in NO_RETRY_EXIT_CODES)})")
+    if getattr(config.data, "spanned", False):
+        print(f"  data: {config.data.path}, one {config.data.layout} folder per run "
+              f"(the run's logical date), window {config.training.window_spans} spans")
     return ExitCode.OK
 
 
 def cmd_launch_node(args: argparse.Namespace) -> int:
-    """Launches one node of one pipeline run; exit code 1 if it fails."""
+    """Launches one node of one pipeline run; exit code 1 if it fails (NO_RETRY_EXIT_CODES: do not retry).
+
+    A closed data gate (:data:`ExitCode.GATE_CLOSED`), a span without data
+    (:data:`ExitCode.NO_DATA`), bad input and a misconfigured database are failures a
+    retry cannot fix (:data:`NO_RETRY_EXIT_CODES`); the DAG fails them at once.
+    """
+    from pipeline.components.data_gate.policy import DataGateClosed
     from pipeline.runners import airflow as airflow_runner
+    from pipeline.spans import SpanNotFound
 
     quiet_libraries(verbose=True)
     manifest = airflow_runner.read_manifest(args.manifest)
@@ -55,7 +69,9 @@ def cmd_launch_node(args: argparse.Namespace) -> int:
     from pipeline.metadata.lock import ConcurrentRunError
 
     try:
-        result = airflow_runner.launch(manifest, args.run_id, args.node, enable_cache=not args.no_cache)
+        span = selected_span(args)
+        result = airflow_runner.launch(manifest, args.run_id, args.node, enable_cache=not args.no_cache,
+                                       span=span)
     except MetadataUnavailable as error:
         print(f"error: {args.node}: {error}", file=sys.stderr)
         return ExitCode.FAILED  # a failed task: the scheduler's retry continues the run
@@ -65,6 +81,16 @@ def cmd_launch_node(args: argparse.Namespace) -> int:
     except MetadataMisconfigured as error:
         print(f"error: {args.node}: {error}", file=sys.stderr)
         return ExitCode.METADATA_MISCONFIGURED  # the DAG fails the task without retries
+    except SpanNotFound as error:
+        print(f"error: {args.node}: {error}; not retried", file=sys.stderr)
+        return ExitCode.NO_DATA
+    except DataGateClosed as error:
+        print(f"error: {args.node}: {error}\nNot retried: accept the drift (python -m pipeline accept-drift "
+              f"{args.run_id} --reason ...) or fix the data, then clear the task.", file=sys.stderr)
+        return ExitCode.GATE_CLOSED
+    except (ValueError, airflow_runner.CompiledPipelineError) as error:
+        print(f"error: {args.node}: {error}", file=sys.stderr)
+        return ExitCode.BAD_INPUT
     print(f"{result.node_id}: {result.state} in {result.seconds:.1f} s "
           f"(execution {result.execution_id}, run {args.run_id})", flush=True)
     if result.state in ("failed", "canceled"):
@@ -93,4 +119,5 @@ def register(commands: argparse._SubParsersAction) -> None:
     launch.add_argument("--run-id", required=True, help="pipeline run id (same for every task of a run)")
     launch.add_argument("--node", required=True, help="node id, e.g. Trainer")
     launch.add_argument("--no-cache", action="store_true", help="run even if a cached result exists")
+    add_span_arguments(launch)
     launch.set_defaults(func=cmd_launch_node)

@@ -31,11 +31,14 @@ class ExitCode(enum.IntEnum):
     CONCURRENT_RUN = 3  # another run holds the same SQLite store
     METADATA_UNAVAILABLE = 4  # the MLMD database cannot be reached; a retry may succeed
     METADATA_MISCONFIGURED = 5  # the MLMD database refused (credentials, schema version); no retry helps
+    GATE_CLOSED = 6  # the data gate blocked the run (anomalies or drift); a retry cannot fix data
+    NO_DATA = 7  # the span the run asks for has no data folder; a retry cannot create it
 
 
 # Exit codes a scheduler must not retry: the same input fails the same way. The Airflow
 # DAG fails such tasks at once (read from the compiled manifest, see pipeline/runners/airflow.py).
-NO_RETRY_EXIT_CODES = (ExitCode.BAD_INPUT, ExitCode.METADATA_MISCONFIGURED)
+NO_RETRY_EXIT_CODES = (ExitCode.BAD_INPUT, ExitCode.METADATA_MISCONFIGURED, ExitCode.GATE_CLOSED,
+                       ExitCode.NO_DATA)
 
 
 def quiet_libraries(verbose: bool) -> None:
@@ -73,6 +76,25 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--drift", choices=("block", "warn", "off"), default=None,
                         help="drift from the last blessed model's data: block the run (the profile's "
                              "default), only warn, or do not check")
+    parser.add_argument("--window", type=int, default=None,
+                        help="spanned data: train on this many newest spans up to the run's span "
+                             "(default: 7)")
+
+
+def add_span_arguments(parser: argparse.ArgumentParser) -> None:
+    """--span/--date: which span of a spanned data folder a run reads (default: the newest)."""
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--span", type=int, default=None,
+                       help="read this span (span-N/ folders; default: the newest)")
+    which.add_argument("--date", default=None,
+                       help="read this day's folder YYYY-MM-DD/ (date layout; default: the newest)")
+
+
+def selected_span(args: argparse.Namespace) -> int | None:
+    """The span ``--span``/``--date`` name (None: the newest); ValueError for a bad date."""
+    from pipeline import spans
+
+    return spans.select_span(getattr(args, "span", None), getattr(args, "date", None))
 
 
 def add_verbose_argument(parser: argparse.ArgumentParser, what: str = "TFX and Beam logs") -> None:
@@ -86,9 +108,11 @@ def build_config(args: argparse.Namespace) -> PipelineConfig:
 
 
 def apply_run_overrides(config: PipelineConfig, args: argparse.Namespace) -> PipelineConfig:
-    """``--train-steps`` and ``--drift`` on any profile's config (absent flags change nothing)."""
+    """``--train-steps``, ``--window`` and ``--drift`` on any profile's config (absent flags: no change)."""
     if getattr(args, "train_steps", None) is not None:
         config = config.with_training(train_steps=args.train_steps)
+    if getattr(args, "window", None) is not None:
+        config = config.with_training(window_spans=args.window)
     drift = getattr(args, "drift", None)
     if drift == "off":
         config = config.with_drift(enabled=False)

@@ -16,10 +16,13 @@ from pathlib import Path
 
 from pipeline import profiles
 from pipeline.cli.common import (
+    ExitCode,
     add_profile_arguments,
+    add_span_arguments,
     add_verbose_argument,
     apply_run_overrides,
     quiet_libraries,
+    selected_span,
 )
 from pipeline.components import tfx_keys
 from pipeline.config import DEFAULT_SCHEMA, PipelineConfig
@@ -128,10 +131,29 @@ def cmd_run_local(args: argparse.Namespace) -> int:
                           schema=str(DEFAULT_SCHEMA), env={})
     if args.train_steps is not None:
         config = config.with_training(train_steps=args.train_steps)
+    from pipeline import spans
+
+    parameters = {}
+    try:
+        span = selected_span(args)
+        if getattr(config.data, "spanned", False):
+            span = spans.check_span(config.data.path, config.data.layout, span)
+            # What a KFP/Vertex run is given as its pipeline parameter of the same name.
+            parameters[spans.SPAN_RANGE_PARAMETER] = spans.range_config_json(span)
+        elif span is not None:
+            raise ValueError(f"--span/--date need span folders (YYYY-MM-DD/ or span-N/) in "
+                             f"{config.data.path}")
+    except spans.SpanNotFound as error:
+        print(f"error: {error}", file=sys.stderr)
+        return ExitCode.NO_DATA
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return ExitCode.BAD_INPUT
     compiled = kubeflow.compile_pipeline(config, root / "compiled")
-    print(f"Compiled {compiled.kfp_package}; executing its tasks locally", flush=True)
+    print(f"Compiled {compiled.kfp_package}; executing its tasks locally"
+          + (f" with {parameters}" if parameters else ""), flush=True)
     result = kfp_local.run_pipeline(
-        compiled.kfp_package, root / "kfp-root", cwd=profiles.REPO_ROOT,
+        compiled.kfp_package, root / "kfp-root", cwd=profiles.REPO_ROOT, runtime_parameters=parameters,
         on_task=lambda name, i, n: print(f"[{i}/{n}] {name} ...", flush=True),
     )
     for task in result.tasks.values():
@@ -165,5 +187,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     local.add_argument("--root", type=Path, default=None, help="outputs (default: ./outputs/kfp-local)")
     local.add_argument("--image", default=None, help="image name written into the spec (not pulled)")
     local.add_argument("--train-steps", type=int, default=None, help="override the training steps")
+    add_span_arguments(local)
     local.add_argument("-v", "--verbose", action="store_true", help="show TFX and Beam logs")
     local.set_defaults(func=cmd_run_local)

@@ -14,10 +14,12 @@ import time
 from pipeline.cli.common import (
     ExitCode,
     add_profile_arguments,
+    add_span_arguments,
     add_training_arguments,
     add_verbose_argument,
     build_config,
     quiet_libraries,
+    selected_span,
 )
 from pipeline.config import PipelineConfig
 
@@ -45,24 +47,32 @@ class PrintProgress:
 def cmd_run(args: argparse.Namespace) -> int:
     """Runs the pipeline once and prints the summary; exit code 1 on failure."""
     from pipeline.runners.local import guards
+    from pipeline.spans import SpanNotFound, span_label
 
     quiet_libraries(args.verbose)
     try:
         config = build_config(args)
+        span = guards.run_span(config, selected_span(args))
+    except SpanNotFound as error:
+        print(f"error: {error}", file=sys.stderr)
+        return ExitCode.NO_DATA
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return ExitCode.BAD_INPUT
-    problem, checked = guards.check_inputs(config)
+    problem, checked = guards.check_inputs(config, span)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return ExitCode.BAD_INPUT
     if checked:
         print(checked, flush=True)
-    print(f"Profile {config.profile}: data {getattr(config.data, 'path', config.data)}, "
+    which = f" ({span_label(config.data.layout, span)}, window {config.training.window_spans} spans)" \
+        if span is not None else ""
+    print(f"Profile {config.profile}: data {getattr(config.data, 'path', config.data)}{which}, "
           f"outputs {config.pipeline_root}", flush=True)
     # Taken before the run: whatever changes while it runs makes the next run real.
     fingerprint = guards.fingerprint(config)
-    if not args.force:
+    # Spanned data: TFX's cache is the "nothing changed" check (one run per span is expected).
+    if not args.force and span is None:
         record = guards.unchanged_run(config, fingerprint)
         if record:
             print(f"Up to date: data, schema, code, configuration and dependencies are unchanged since "
@@ -75,7 +85,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipeline.runners.local import ConcurrentRunError, runner
 
     try:
-        result = runner.run(config, progress=PrintProgress())
+        result = runner.run(config, progress=PrintProgress(), span=span)
     except ConcurrentRunError as error:
         print(f"error: {error}", file=sys.stderr)
         return ExitCode.CONCURRENT_RUN
@@ -94,9 +104,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not result.succeeded:
         guards.forget(config)
         print(f"Run failed at {result.failed_node}: {result.error}", file=sys.stderr)
-        return ExitCode.FAILED
+        return ExitCode.GATE_CLOSED if _gate_closed(result.error) else ExitCode.FAILED
+    if span is not None:
+        return ExitCode.OK
     guards.save_record(config, fingerprint, result.run_id, summary_text, summary.pushed_destination)
     return ExitCode.OK
+
+
+def _gate_closed(error: BaseException | None) -> bool:
+    """The data gate refused the data: a rerun cannot help until the data or the baseline changes."""
+    from pipeline.components.data_gate.policy import DataGateClosed
+
+    return isinstance(error, DataGateClosed)
 
 
 def _write_report(config: PipelineConfig, run_id: str) -> str | None:
@@ -121,6 +140,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     run = commands.add_parser("run", help="run the pipeline with the local runner")
     add_profile_arguments(run)
     add_training_arguments(run)
+    add_span_arguments(run)
     run.add_argument("--force", action="store_true",
                      help="run even if nothing changed since the last successful run")
     add_verbose_argument(run)

@@ -27,6 +27,7 @@ from ml_metadata.proto import metadata_store_pb2
 from pipeline.components import tfx_keys
 from pipeline.metadata import facts as run_facts
 from pipeline.metadata import queries as q
+from pipeline.metadata.drift_acceptance import acceptances
 from pipeline.metadata.facts import RunInfo
 from pipeline.metadata.read_only import LineageError
 
@@ -206,7 +207,8 @@ class Lineage:
 
     def runs(self) -> list[RunInfo]:
         """Every run, oldest first."""
-        return [self.run(run_id) for run_id in self.run_ids()]
+        accepted = acceptances(self.store)
+        return [run_facts.run_info(self.store, run_id, accepted) for run_id in self.run_ids()]
 
     def run_executions(self, ref: str) -> dict[str, Execution]:
         return q.run_executions(self.store, self.resolve_run(ref))
@@ -407,7 +409,12 @@ class Lineage:
         """The comparable facts of one run, flat ('hyperparameters.train_steps': 150, ...)."""
         run_id = self.resolve_run(ref)
         read = run_facts.read_run(self.store, run_id)
-        facts: dict[str, Any] = {"run.status": self.run(run_id).status}
+        info = self.run(run_id)
+        facts: dict[str, Any] = {"run.status": info.status}
+        if info.window:
+            facts["data.window"] = info.window
+        if info.version is not None:
+            facts["data.version"] = info.version
         for node, each in read.nodes.items():
             facts[f"state.{node}"] = q.state_name(each.execution)
             outputs, properties = each.outputs, each.properties

@@ -22,18 +22,41 @@ def _short(value: Any, width: int = 70) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+def data_cell(run: RunInfo) -> str:
+    """'span 19730 v0, window 7' / 'BLOCKED span ...' / 'accepted' notes, or '-'."""
+    parts = []
+    if run.span is not None:
+        parts.append(f"span {run.span}" + (f" v{run.version}" if run.version is not None else ""))
+    if run.window:
+        parts.append(f"window {len(run.window)}")
+    if run.blocked:
+        parts.append("BLOCKED by the data gate")
+    if run.drift_accepted:
+        parts.append("drift accepted")
+    return ", ".join(parts) or "-"
+
+
 def format_runs(runs: list[RunInfo]) -> str:
     rows = [
-        [r.run_id, r.status, r.started, f"{r.seconds:.1f}", len(r.ran), len(r.cached),
+        [r.run_id, r.status, r.started, f"{r.seconds:.1f}", data_cell(r), len(r.ran), len(r.cached),
          ", ".join(r.cached) or "-"]
         for r in runs
     ]
-    return table(["run id", "status", "started", "seconds", "ran", "cached", "cached components"], rows)
+    return table(["run id", "status", "started", "seconds", "data", "ran", "cached", "cached components"],
+                 rows)
 
 
 def format_run(run: RunInfo) -> str:
     head = (f"Run {run.run_id} ({run.pipeline}): {run.status}, {run.seconds:.1f} s, "
             f"{run.started} .. {run.ended}")
+    if run.span is not None:
+        head += f"\n  data: span {run.span}" + (f" version {run.version}" if run.version is not None else "")
+        if run.window:
+            head += f"; trained on spans {', '.join(str(s) for s in run.window)}"
+    if run.blocked:
+        head += "\n  blocked by the data gate (python -m pipeline accept-drift to accept drift)"
+    if run.drift_accepted:
+        head += f"\n  drift accepted {run.drift_accepted}"
     rows = [[c.node_id, c.state, c.execution_id, f"{c.seconds:.1f}"] for c in run.components]
     return head + "\n" + table(["component", "state", "execution", "seconds"], rows)
 
@@ -53,7 +76,8 @@ def format_trace(trace: Trace) -> str:
     lines.append("")
     lines.append("Origin")
     for source in trace.data_sources:
-        lines.append(f"  data:           {source['input_base']}")
+        span = f" (span {source['span']})" if source.get("span") not in (None, 0) else ""
+        lines.append(f"  data:           {source['input_base']}{span}")
         lines.append(f"  fingerprint:    {source['input_fingerprint']}")
         lines.append(f"  examples:       {_artifact_line(art[source['examples_artifact_id']])}")
     for i in trace.schemas:

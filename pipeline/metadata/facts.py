@@ -8,6 +8,10 @@ property or file) is interpreted in exactly one function here:
 fact                          function (what it reads)
 ============================  ==============================================================
 status, timings               :func:`run_info` (execution states and times)
+span, version, window         :func:`run_info` via :func:`pipeline.metadata.spans.run_spans`
+                              (Examples ``span``/``version``, Transform's input Examples)
+blocked, drift accepted       :func:`run_info` (a failed DataGate; the acceptances recorded by
+                              :mod:`pipeline.metadata.drift_acceptance`)
 data fingerprint, span        :func:`data_facts` (ExampleGen's ``input_*``/``span``)
 hyperparameters               :func:`training_facts` (Trainer's ``train_args``/``custom_config``)
 blessing                      :func:`is_blessed` (ModelBlessing ``blessed``)
@@ -41,6 +45,8 @@ from pipeline.components.data_gate.drift import DriftMeasurement
 from pipeline.components.safe_pusher import spec as pusher
 from pipeline.components.tflite_converter import spec as tflite
 from pipeline.metadata import queries as q
+from pipeline.metadata.drift_acceptance import GATE_NODE, Acceptance, acceptances
+from pipeline.metadata.spans import run_spans
 
 Execution = metadata_store_pb2.Execution
 Artifact = metadata_store_pb2.Artifact
@@ -78,6 +84,11 @@ class RunInfo:
     ended: str | None
     seconds: float
     components: list[ComponentRun] = field(default_factory=list)
+    span: int | None = None  # the data span ExampleGen read (spanned sources; else TFX's 0)
+    version: int | None = None
+    window: list[int] = field(default_factory=list)  # spans trained on, newest first
+    blocked: bool = False  # the data gate refused the run's data
+    drift_accepted: str | None = None  # "by <who> at <when>: <why>" when an operator accepted it
 
     @property
     def ran(self) -> list[str]:
@@ -88,8 +99,13 @@ class RunInfo:
         return [c.node_id for c in self.components if c.state == "cached"]
 
 
-def run_info(store: metadata_store.MetadataStore, run_id: str) -> RunInfo:
-    """Status, timing and per-component state of one run (any failed node fails the run)."""
+def run_info(store: metadata_store.MetadataStore, run_id: str,
+             accepted: dict[str, Acceptance] | None = None) -> RunInfo:
+    """Status, timing, per-component state and data (span, window, gate) of one run.
+
+    Any failed node fails the run. ``accepted`` (run id -> drift acceptance) saves one
+    MLMD query per run when many runs are read; by default it is read here.
+    """
     executions = sorted(q.run_executions(store, run_id).items(), key=lambda item: item[1].id)
     components = [
         ComponentRun(node_id=node, execution_id=e.id, state=q.state_name(e),
@@ -108,11 +124,17 @@ def run_info(store: metadata_store.MetadataStore, run_id: str) -> RunInfo:
         status = "complete"
     first = min((e.create_time_since_epoch for _, e in executions), default=0)
     last = max((e.last_update_time_since_epoch for _, e in executions), default=0)
+    read = run_spans(store, run_id)
+    acceptance = (acceptances(store) if accepted is None else accepted).get(run_id)
     return RunInfo(
         run_id=run_id,
         pipeline=q.pipeline_name_of(store, executions[0][1].id) if executions else None,
         status=status, started=_iso(first), ended=_iso(last), seconds=max(0.0, (last - first) / 1000),
         components=components,
+        span=read.span, version=read.version, window=read.window,
+        blocked=any(c.node_id == GATE_NODE and c.state == "failed" for c in components),
+        drift_accepted=(f"by {acceptance.accepted_by} at {acceptance.accepted_at}: {acceptance.reason}"
+                        if acceptance else None),
     )
 
 

@@ -74,6 +74,12 @@ def _overview(data: ReportData) -> str:
         ["duration", f"{run.seconds:.1f} s ({len(run.ran)} ran, {len(run.cached)} from cache)"],
         ["data", f"<code>{_fmt(data.data_source.get('input_base'))}</code> "
                  f"<span class='muted'>{_fmt(data.data_source.get('input_fingerprint'))}</span>"],
+        *([["span", escape(f"{run.span}" + (f" version {run.version}" if run.version is not None else "")
+                           + (f"; trained on spans {', '.join(str(x) for x in run.window)}"
+                              if run.window else ""))]] if run.span else []),
+        *([["data gate", _badge(False, "", "BLOCKED: the data gate refused this run's data")]]
+          if run.blocked else []),
+        *([["drift accepted", escape(run.drift_accepted)]] if run.drift_accepted else []),
         ["model", f"artifact #{data.model_artifact}" if data.model_artifact else "–"],
         ["blessed", _badge(data.blessed, "blessed", "not blessed")],
         ["pushed", pushed],

@@ -30,11 +30,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import REPO_ROOT, MetadataConfig, MySqlMetadata, PipelineConfig, SqliteMetadata
+from pipeline import spans
+from pipeline.config import (
+    REPO_ROOT,
+    CsvSource,
+    MetadataConfig,
+    MySqlMetadata,
+    PipelineConfig,
+    SqliteMetadata,
+)
 
 log = logging.getLogger(__name__)
 
 MANIFEST_FORMAT = 1
+EXAMPLE_GEN_NODE = "CsvExampleGen"
 _NO_PASSWORD_ENV = "EDGE_COMPILE_WITHOUT_PASSWORD"
 
 
@@ -90,13 +99,23 @@ def _secret_free(config: PipelineConfig) -> Iterator[PipelineConfig]:
             os.environ[_NO_PASSWORD_ENV] = previous
 
 
+def _data_settings(config: PipelineConfig) -> dict[str, Any]:
+    """What the scheduler side needs to know about the data: spanned or not, where, which node reads it."""
+    if isinstance(config.data, CsvSource):
+        return {"kind": "csv", "path": config.data.path, "layout": config.data.layout,
+                "example_gen": EXAMPLE_GEN_NODE}
+    return {"kind": type(config.data).__name__, "layout": "single"}
+
+
 def compile_to(config: PipelineConfig, manifest_path: Path, python: str | None = None,
                workdir: Path = REPO_ROOT) -> Manifest:
     """Compiles ``config``'s pipeline to ``<manifest>.pb`` and writes the manifest.
 
     ``python`` is the interpreter that runs the tasks (default: this one, i.e. the
     pipeline's environment); ``workdir`` is where it runs (the repository, so that
-    ``models.*`` imports).
+    ``models.*`` imports). The manifest lists the task exit codes the DAG fails without
+    retries (:data:`pipeline.cli.common.NO_RETRY_EXIT_CODES`: bad input, a misconfigured
+    database, a closed data gate, a date without data).
     """
     from pipeline.cli.common import NO_RETRY_EXIT_CODES
     from pipeline.pipeline import create_pipeline
@@ -121,6 +140,7 @@ def compile_to(config: PipelineConfig, manifest_path: Path, python: str | None =
         "airflow": dataclasses.asdict(config.airflow),
         # launch-node's exit codes that the DAG fails without retries (dags/taxi_edge.py).
         "no_retry_exit_codes": sorted(int(code) for code in NO_RETRY_EXIT_CODES),
+        "data": _data_settings(config),
         "nodes": [{"id": node, "upstream": ir.upstream_nodes(compiled)[node]}
                   for node in ir.node_ids(compiled)],
     }
@@ -162,9 +182,13 @@ def load_ir(manifest: Manifest):  # noqa: ANN201 - pipeline_pb2.Pipeline, import
 SQLITE_LOCK_WAIT_SECONDS = 3 * 3600.0
 
 
-def launch(manifest: Manifest, run_id: str, node_id: str, enable_cache: bool = True,
-           lock_wait_seconds: float = SQLITE_LOCK_WAIT_SECONDS):  # noqa: ANN201
+def launch(manifest: Manifest, run_id: str, node_id: str, enable_cache: bool = True,  # noqa: ANN201
+           span: int | None = None, lock_wait_seconds: float = SQLITE_LOCK_WAIT_SECONDS):
     """Launches one node of pipeline run ``run_id``; returns its :class:`ir.NodeResult`.
+
+    ``span`` (spanned data) is the span this run reads; every task of a run gets the
+    same one (None: the newest). The node that reads the data first checks that the
+    span's folder is there (:class:`pipeline.spans.SpanNotFound` otherwise).
 
     Launching a node twice in one run is safe: TFX's launcher reuses the run's
     execution of the node (a finished one is not run again; an interrupted one is
@@ -179,7 +203,13 @@ def launch(manifest: Manifest, run_id: str, node_id: str, enable_cache: bool = T
     compiled = load_ir(manifest)
     if node_id not in ir.node_ids(compiled):
         raise CompiledPipelineError(f"{manifest.path} has no node {node_id!r}")
-    bound = ir.bind_run_id(compiled, run_id)
+    data = manifest.data.get("data", {})
+    if span is not None and data.get("layout", "single") == "single":
+        raise CompiledPipelineError(f"{manifest.path}: the compiled data source has no spans; "
+                                    "--span/--date do not apply")
+    if node_id == data.get("example_gen") and data.get("layout", "single") != "single":
+        span = spans.check_span(data["path"], data["layout"], span)
+    bound = ir.bind_run_id(compiled, run_id, {spans.SPAN_RANGE_PARAMETER: spans.range_config_json(span)})
     if not enable_cache:
         for node in bound.nodes:
             node.pipeline_node.execution_options.caching_options.enable_cache = False

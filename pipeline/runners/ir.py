@@ -52,12 +52,16 @@ def new_run_id() -> str:
     return datetime.datetime.now().isoformat()
 
 
-def bind_run_id(ir: pipeline_pb2.Pipeline, run_id: str) -> pipeline_pb2.Pipeline:
-    """Returns a copy of the IR with the pipeline run id parameter filled in."""
+def bind_run_id(ir: pipeline_pb2.Pipeline, run_id: str,
+                parameters: dict[str, str] | None = None) -> pipeline_pb2.Pipeline:
+    """Returns a copy of the IR with the pipeline run id (and other runtime parameters) filled in.
+
+    Parameters not given take their defaults (e.g. ``span_range`` '': the newest span).
+    """
     bound = pipeline_pb2.Pipeline()
     bound.CopyFrom(ir)
     runtime_parameter_utils.substitute_runtime_parameter(
-        bound, {constants.PIPELINE_RUN_ID_PARAMETER_NAME: run_id}
+        bound, {**(parameters or {}), constants.PIPELINE_RUN_ID_PARAMETER_NAME: run_id}
     )
     return bound
 

@@ -21,6 +21,7 @@ from tfx.dsl.components.base import base_beam_component
 
 from pipeline.config import ComponentResources, KubeflowConfig, PipelineConfig
 from pipeline.pipeline import create_pipeline
+from pipeline.spans import NEWEST, SPAN_RANGE_PARAMETER
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,10 @@ def build_pipeline(config: PipelineConfig) -> tfx.dsl.Pipeline:
     """The factory's pipeline, with the Kubeflow-only settings attached to its components."""
     if not config.image:
         raise ValueError("compiling for Kubeflow needs a container image (config.image / --image)")
+    if getattr(config.data, "spanned", False) and config.training.window_spans > 1:
+        raise ValueError("a training window over MLMD cannot be compiled for Kubeflow (the TFX 1.16 v2 "
+                         "compiler "
+                         "takes only stock resolvers); set the window to 1 (the gke profile does)")
     pipeline = create_pipeline(config)
     settings = config.kubeflow or KubeflowConfig()
     known = {component.id for component in pipeline.components}
@@ -101,8 +106,32 @@ def compile_pipeline(config: PipelineConfig, output_dir: Path) -> CompiledPipeli
         )
         runner.run(build_pipeline(config))
     compiled = CompiledPipeline(vertex_job=output_dir / JSON_NAME, kfp_package=output_dir / YAML_NAME)
+    if getattr(config.data, "spanned", False):
+        _set_parameter_defaults(compiled, {SPAN_RANGE_PARAMETER: NEWEST})
     log.info("compiled %s and %s", compiled.vertex_job, compiled.kfp_package)
     return compiled
+
+
+def _set_parameter_defaults(compiled: CompiledPipeline, defaults: dict[str, str]) -> None:
+    """Writes pipeline parameter defaults into both files.
+
+    TFX 1.16's v2 compiler drops a RuntimeParameter's default (spec 2.1), so a KFP or
+    Vertex run would have to be given every parameter; with the default recorded, a
+    recurring run that names no span reads the newest one.
+    """
+    import json
+
+    import yaml
+
+    job = json.loads(compiled.vertex_job.read_text())
+    spec = yaml.safe_load(compiled.kfp_package.read_text())
+    for root in (job["pipelineSpec"]["root"], spec["root"]):
+        parameters = root.get("inputDefinitions", {}).get("parameters", {})
+        for name, value in defaults.items():
+            if name in parameters:
+                parameters[name]["defaultValue"] = value
+    compiled.vertex_job.write_text(json.dumps(job, indent=2, sort_keys=True) + "\n")
+    compiled.kfp_package.write_text(yaml.safe_dump(spec, sort_keys=False))
 
 
 def submit_kfp(package: Path, host: str, *, run_name: str | None = None, experiment: str | None = None,

@@ -97,7 +97,7 @@ def test_exit_codes_a_retry_cannot_fix_fail_the_task_without_retries(parsed):
     manifest, *_ = parsed
     assert json.loads(manifest.read_text())["no_retry_exit_codes"] == sorted(NO_RETRY_EXIT_CODES)
     codes = [ExitCode.OK, ExitCode.FAILED, ExitCode.METADATA_UNAVAILABLE, ExitCode.BAD_INPUT,
-             ExitCode.METADATA_MISCONFIGURED]
+             ExitCode.METADATA_MISCONFIGURED, ExitCode.GATE_CLOSED, ExitCode.NO_DATA]
     env = airflow_env(manifest.parent / "home", manifest)
     done = subprocess.run([str(AIRFLOW2.parent / "python"), "-c", RUN_TASK_SCRIPT,
                            str(DAGS_FOLDER / "taxi_edge.py"), *map(str, map(int, codes))],
@@ -105,4 +105,5 @@ def test_exit_codes_a_retry_cannot_fix_fail_the_task_without_retries(parsed):
     assert done.returncode == 0, done.stderr[-3000:]
     outcomes = json.loads(done.stdout.strip().splitlines()[-1])
     assert outcomes == {"0": "ok", "1": "AirflowException", "4": "AirflowException",
-                        "2": "AirflowFailException", "5": "AirflowFailException"}
+                        "2": "AirflowFailException", "5": "AirflowFailException",
+                        "6": "AirflowFailException", "7": "AirflowFailException"}

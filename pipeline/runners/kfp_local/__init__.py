@@ -14,7 +14,7 @@ from pipeline.runners.kfp_local.driver import (
     run_pipeline,
     run_subprocess,
 )
-from pipeline.runners.kfp_local.executor_input import build_executor_input
+from pipeline.runners.kfp_local.executor_input import build_executor_input, metadata_value
 from pipeline.runners.kfp_local.placeholders import condition_holds, container_command, resolve_placeholders
 from pipeline.runners.kfp_local.spec import (
     executor_spec,
@@ -37,6 +37,7 @@ __all__ = [
     "container_command",
     "executor_spec",
     "load_pipeline_spec",
+    "metadata_value",
     "resolve_placeholders",
     "resolve_queries",
     "run_pipeline",

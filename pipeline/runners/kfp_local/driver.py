@@ -38,7 +38,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.runners.kfp_local.executor_input import build_executor_input, read_executor_output
+from google.protobuf import json_format
+from kfp.pipeline_spec import pipeline_spec_pb2
+
+from pipeline.runners.kfp_local.executor_input import (
+    apply_driver_output,
+    build_executor_input,
+    read_executor_output,
+)
 from pipeline.runners.kfp_local.placeholders import condition_holds, container_command
 from pipeline.runners.kfp_local.spec import executor_spec, load_pipeline_spec, task_order
 from pipeline.runners.kfp_local.store import STORE_NAME, ArtifactStore, resolve_queries, store_entry
@@ -96,22 +103,41 @@ def _run(argv: Sequence[str], log_path: Path, cwd: Path | None, env: Mapping[str
         raise TaskFailed(f"{argv[:3]} exited with {returncode}; log {log_path}:\n{tail}")
 
 
+def pipeline_parameters(spec: pipeline_spec_pb2.PipelineSpec, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The run's pipeline parameters: the spec's defaults, overridden by ``given`` (as a KFP run's)."""
+    declared = spec.root.input_definitions.parameters
+    unknown = set(given) - set(declared)
+    if unknown:
+        raise ValueError(f"the pipeline has no parameters {sorted(unknown)}; it declares {sorted(declared)}")
+    values = {name: json_format.MessageToDict(definition.default_value)
+              for name, definition in declared.items() if definition.HasField("default_value")}
+    values.update(given)
+    missing = set(declared) - set(values)
+    if missing:
+        raise ValueError(f"pipeline parameters without a value or default: {sorted(missing)}")
+    return values
+
+
 def run_pipeline(spec_path: Path, pipeline_root: Path | str, *, run_id: str | None = None,
                  python: str = sys.executable, cwd: Path | None = None, env: Mapping[str, str] | None = None,
                  runtime_parameters: Mapping[str, Any] | None = None,
                  on_task: Callable[[str, int, int], None] | None = None,
-                 work_dir: Path | None = None, run_command: RunCommand = run_subprocess) -> RunResult:
+                 work_dir: Path | None = None, only: Sequence[str] | None = None,
+                 run_command: RunCommand = run_subprocess) -> RunResult:
     """Executes every task of the compiled spec at ``spec_path``; raises :class:`TaskFailed` at a failure.
 
     Outputs go to ``pipeline_root/<run_id>/<task>/<output key>``; ``pipeline_root`` may be a URI
     (``gs://bucket/root``) as on a cluster. The launcher's own files - task logs, executor
     outputs, and the artifact store ``kfp_local_artifacts.jsonl`` that carries blessed models to
     later runs (the KFP backend keeps these in MLMD) - go under ``work_dir``, a local folder
-    (default: ``pipeline_root`` itself when that is local). ``run_command`` runs each task's
+    (default: ``pipeline_root`` itself when that is local). ``runtime_parameters`` are the
+    run's pipeline parameters (the spec's defaults fill the rest); ``only`` runs just these
+    tasks (their upstream tasks must be among them). ``run_command`` runs each task's
     resolved command (its leading ``python`` replaced by ``python``): with ``python="python"`` and
     a container runner (pipeline/runners/container.py), every task runs in the image.
     """
     spec = load_pipeline_spec(spec_path)
+    runtime_parameters = pipeline_parameters(spec, runtime_parameters or {})
     root_uri = str(pipeline_root).rstrip("/")
     if work_dir is None:
         if "://" in root_uri:
@@ -122,7 +148,7 @@ def run_pipeline(spec_path: Path, pipeline_root: Path | str, *, run_id: str | No
     store = ArtifactStore(work_dir / STORE_NAME, spec.pipeline_info.name)
     environment = dict(os.environ if env is None else env)
     result = RunResult(run_id=run_id, pipeline_root=pipeline_root)
-    order = task_order(spec)
+    order = [name for name in task_order(spec) if only is None or name in only]
     for index, task_name in enumerate(order, start=1):
         if on_task:
             on_task(task_name, index, len(order))
@@ -153,6 +179,7 @@ def run_pipeline(spec_path: Path, pipeline_root: Path | str, *, run_id: str | No
         if container.lifecycle.HasField("pre_cache_check"):
             _run(container_command(container.lifecycle.pre_cache_check, executor_input, python),
                  task_root / "pre_cache_check.log", cwd, environment, run_command)
+            apply_driver_output(Path(executor_input["outputs"]["outputFile"]), executor_input)
         _run(container_command(container, executor_input, python), task_root / "executor.log", cwd,
              environment, run_command)
         output_file = Path(executor_input["outputs"]["outputFile"])

@@ -74,6 +74,40 @@ def build_executor_input(spec: pipeline_spec_pb2.PipelineSpec, task_name: str,
     return json_format.MessageToDict(message)
 
 
+def metadata_value(artifact: Mapping[str, Any], key: str) -> Any:
+    """A TFX property of a KFP runtime artifact, or None.
+
+    TFX writes a custom property whose name is also a declared property (ExampleGen's
+    ``span``) as ``custom:<name>`` in the artifact's metadata; either spelling is read.
+    """
+    metadata = artifact.get("metadata", {})
+    return metadata.get(key, metadata.get(f"custom:{key}"))
+
+
+def apply_driver_output(path: Path, executor_input: dict[str, Any]) -> None:
+    """Updates the task's output artifacts with what its driver (``pre_cache_check``) wrote.
+
+    On Vertex the service does this between the driver and the executor: ExampleGen's
+    driver resolves the span and version and puts them on the output artifact, and the
+    executor then reports that artifact (with its span) as its own output. The driver's
+    parameters (span, fingerprint, input config) need nothing here: the executor reads
+    them from the same file itself.
+    """
+    if not path.is_file():
+        return
+    message = pipeline_spec_pb2.ExecutorOutput()
+    json_format.Parse(path.read_text(), message)
+    reported = json_format.MessageToDict(message)
+    declared_outputs = executor_input["outputs"].get("artifacts", {})
+    for key, artifact_list in reported.get("artifacts", {}).items():
+        declared = declared_outputs.get(key, {}).get("artifacts", [])
+        if not declared:
+            raise ValueError(f"driver reported an undeclared output artifact {key!r}")
+        for declared_artifact, artifact in zip(declared, artifact_list.get("artifacts", []), strict=False):
+            declared_artifact["metadata"] = {**declared_artifact.get("metadata", {}),
+                                             **artifact.get("metadata", {})}
+
+
 def read_executor_output(path: Path, executor_input: Mapping[str, Any]) -> tuple[dict, dict]:
     """Output artifacts (spec types kept, executor's URIs and metadata taken) and output parameters."""
     declared_outputs = executor_input["outputs"].get("artifacts", {})

@@ -20,6 +20,7 @@ from pipeline.metadata import ensure_reachable
 from pipeline.metadata.lock import exclusive_store
 from pipeline.pipeline import create_pipeline
 from pipeline.runners import ir
+from pipeline.spans import SPAN_RANGE_PARAMETER, range_config_json
 
 log = logging.getLogger(__name__)
 progress_log = logging.getLogger("pipeline.progress")
@@ -78,26 +79,27 @@ class Progress:
 
 
 def run(config: PipelineConfig, progress: Progress | None = None,
-        on_compiled: Callable[[str], None] | None = None) -> RunResult:
+        on_compiled: Callable[[str], None] | None = None, span: int | None = None) -> RunResult:
     """Runs the pipeline for ``config``; stops at the first failing node.
 
     A failed node is recorded as FAILED in MLMD by TFX's launcher; rerunning the same
     configuration then serves every finished node from the cache. Raises
     ``ConcurrentRunError`` if another run holds the same SQLite store, and
     ``MetadataUnavailable`` (before any work) if the MLMD database cannot be reached.
+    ``span`` picks the span of a spanned source (None: the newest).
     """
     lock = (exclusive_store(config.metadata.path) if isinstance(config.metadata, SqliteMetadata)
             else contextlib.nullcontext())
     with lock:
         ensure_reachable(config.metadata)
-        return _run_locked(config, progress or Progress(), on_compiled)
+        return _run_locked(config, progress or Progress(), on_compiled, span)
 
 
 def _run_locked(config: PipelineConfig, progress: Progress,
-                on_compiled: Callable[[str], None] | None) -> RunResult:
+                on_compiled: Callable[[str], None] | None, span: int | None) -> RunResult:
     compiled = ir.compile_pipeline(create_pipeline(config))
     run_id = ir.new_run_id()
-    bound = ir.bind_run_id(compiled, run_id)
+    bound = ir.bind_run_id(compiled, run_id, {SPAN_RANGE_PARAMETER: range_config_json(span)})
     if on_compiled:
         on_compiled(run_id)
     result = RunResult(run_id=run_id)

@@ -34,7 +34,7 @@ def test_a_node_on_a_sqlite_store_runs_while_holding_its_lock(tmp_path: Path, mo
 
     monkeypatch.setattr(airflow_runner, "load_ir", lambda manifest: "ir")
     monkeypatch.setattr(ir, "node_ids", lambda compiled: ["Trainer"])
-    monkeypatch.setattr(ir, "bind_run_id", lambda compiled, run_id: compiled)
+    monkeypatch.setattr(ir, "bind_run_id", lambda compiled, run_id, parameters=None: compiled)
     monkeypatch.setattr(ir, "launch_node", launch_node)
     assert airflow_runner.launch(manifest, "run-1", "Trainer").state == "complete"
     assert seen == {"lock": "held"}
@@ -44,7 +44,7 @@ def test_a_node_waits_for_a_busy_store_then_says_so(tmp_path: Path, monkeypatch)
     manifest = _sqlite_manifest(tmp_path)
     monkeypatch.setattr(airflow_runner, "load_ir", lambda manifest: "ir")
     monkeypatch.setattr(ir, "node_ids", lambda compiled: ["Trainer"])
-    monkeypatch.setattr(ir, "bind_run_id", lambda compiled, run_id: compiled)
+    monkeypatch.setattr(ir, "bind_run_id", lambda compiled, run_id, parameters=None: compiled)
     monkeypatch.setattr(ir, "launch_node", lambda bound, node_id: pytest.fail("ran on a busy store"))
     with exclusive_store(manifest.metadata.path), pytest.raises(ConcurrentRunError, match="waited"):
         airflow_runner.launch(manifest, "run-2", "Trainer", lock_wait_seconds=1)

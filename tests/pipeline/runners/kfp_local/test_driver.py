@@ -31,7 +31,7 @@ for key, listing in outputs.get("artifacts", {}).items():
                                                  "metadata": {"rows": 3, "blessed": 1}}]}
 os.makedirs(os.path.dirname(outputs["outputFile"]), exist_ok=True)
 if os.path.exists(outputs["outputFile"]):  # written by a lifecycle hook, as TFX's ExampleGen driver does
-    hook = json.load(open(outputs["outputFile"]))["hook"]
+    hook = json.load(open(outputs["outputFile"]))["parameterValues"]["hook"]
     reported["artifacts"][key]["artifacts"][0]["metadata"]["hook"] = hook
 json.dump(reported, open(outputs["outputFile"], "w"))
 """
@@ -39,7 +39,7 @@ HOOK = r"""
 import json, os, sys
 output_file = json.loads(sys.argv[1])["outputs"]["outputFile"]
 os.makedirs(os.path.dirname(output_file), exist_ok=True)
-json.dump({"hook": "ran"}, open(output_file, "w"))
+json.dump({"parameterValues": {"hook": "ran"}}, open(output_file, "w"))
 """
 TYPE = {"schemaTitle": "system.Dataset", "schemaVersion": "0.0.1"}
 BLESSING_TYPE = {"instanceSchema": "title: tfx.ModelBlessing\ntype: object\n"}

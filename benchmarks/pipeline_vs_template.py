@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sqlite3
 import sys
 import tempfile
@@ -57,6 +58,7 @@ def run_ours(data: Path, root: Path, label: str, extra: list[str]) -> dict[str, 
     cmd = [sys.executable, "-m", "pipeline", "run", "--data", str(data), "--root", str(root), *extra]
     log_path = root.parent / f"ours_{label}.log"
     root.mkdir(parents=True, exist_ok=True)
+    load_before = os.getloadavg()[0]
     stats = run_measured(cmd, REPO_ROOT, log_path, bench_env())
     if stats.returncode != 0:
         raise RuntimeError(f"our {label} run failed; log {log_path}:\n{log_path.read_text()[-3000:]}")
@@ -64,6 +66,7 @@ def run_ours(data: Path, root: Path, label: str, extra: list[str]) -> dict[str, 
     models, pushes = _models_and_pushes(metadata_db)
     return {
         "wall_s": stats.wall_s,
+        "load_1m_before": load_before,
         "peak_rss_mib": stats.peak_rss_mib,
         "components": component_seconds(metadata_db) if "--force" in extra or label == "fresh" else {},
         "models_in_mlmd": models,
@@ -106,6 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     print(_row("unchanged rerun through TFX cache, wall s", ours["tfx_cache"]["wall_s"],
                template["cached"]["wall_s"]))
     print(f"  import tfx.v1 in a fresh process: {template['import_tfx_s']:.1f} s")
+    # The machine may be shared: the load says how far apart in conditions the two sides ran.
+    loads = {label: ours[key]["load_1m_before"] for label, key in
+             (("fresh", "fresh"), ("as typed", "unchanged"), ("--force", "tfx_cache"))}
+    print("  load average (1 min) before ours: " + ", ".join(f"{k} {v:.1f}" for k, v in loads.items())
+          + f"; after the template's runs: {template['load_avg_1m_after']:.1f} ({os.cpu_count()} cores)")
     for label, result in (("ours fresh", ours["fresh"]), ("template fresh", template["fresh"]),
                           ("ours --force rerun", ours["tfx_cache"]), ("template cached", template["cached"])):
         parts = ", ".join(f"{k} {v:.1f}" for k, v in result["components"].items())

@@ -65,16 +65,22 @@ def create_components(config: PipelineConfig) -> list:
     )
     # The newest DataBaseline is the statistics of the last blessed model's data (a run
     # records one only when it blesses its model); empty until a model is blessed.
-    baseline_resolver = tfx.dsl.Resolver(
-        strategy_class=tfx.dsl.experimental.LatestArtifactStrategy,
-        baseline=tfx.dsl.Channel(type=DataBaseline),
-    ).with_id("latest_data_baseline_resolver")
     drift_config = config.data_gate.drift
+    baseline_resolver = None
+    if drift_config.enabled:
+        baseline_resolver = tfx.dsl.Resolver(
+            strategy_class=tfx.dsl.experimental.LatestArtifactStrategy,
+            baseline=tfx.dsl.Channel(type=DataBaseline),
+        ).with_id("latest_data_baseline_resolver")
+        # Chosen once this run's statistics exist, so that the IR runners can leave out a
+        # baseline copied from them (pipeline/runners/resolvers.py): an unchanged rerun then
+        # gives the DataGate the same inputs as before, and TFX's cache serves it.
+        baseline_resolver.add_upstream_node(statistics_gen)
     data_gate = DataGate(
         anomalies=example_validator.outputs["anomalies"],
         statistics=statistics_gen.outputs["statistics"],
         schema=schema_gen.outputs["schema"],
-        baseline=baseline_resolver.outputs["baseline"] if drift_config.enabled else None,
+        baseline=baseline_resolver.outputs["baseline"] if baseline_resolver else None,
         block_severities=",".join(config.data_gate.block_severities),
         warn_only_kinds=",".join(config.data_gate.warn_only_kinds),
         drift_config=drift.config_to_json(drift_config) if drift_config.enabled else "",
@@ -132,7 +138,7 @@ def create_components(config: PipelineConfig) -> list:
         statistics_gen,
         schema_gen,
         example_validator,
-        *([baseline_resolver] if drift_config.enabled else []),
+        *([baseline_resolver] if baseline_resolver else []),
         data_gate,
         *([window] if window else []),
         transform,

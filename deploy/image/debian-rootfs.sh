@@ -18,9 +18,12 @@ packages=python3.11,python3,libstdc++6,ca-certificates,netbase,tzdata
 
 mkdir -p "$(dirname "$output")"
 tmp="$output.partial"
+rm -rf "$tmp"
 # minbase: Essential packages and apt only. Documentation, manual pages and translations are
 # left out (copyright files stay); apt's package lists are dropped after the install.
-mmdebstrap --variant=minbase --include="$packages" \
+# --format=tar: mmdebstrap picks the format from the target's name, and ".tar.partial" would
+# make it a directory (a fresh clone's first `make image` failed on that).
+mmdebstrap --variant=minbase --format=tar --include="$packages" \
   --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
   --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
   --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \

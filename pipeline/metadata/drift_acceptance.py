@@ -27,6 +27,7 @@ from pathlib import Path
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
+from pipeline.components.data_baseline import spec as baseline_spec
 from pipeline.metadata import queries as mlmd_queries
 
 EXECUTION_TYPE = "pipeline.DriftAcceptance"
@@ -138,9 +139,9 @@ def accept(store: metadata_store.MetadataStore, pipeline_name: str, pipeline_roo
     splits = _copy_splits(statistics.uri, target)
     baseline = metadata_store_pb2.Artifact(type_id=artifact_type_id, uri=str(target),
                                            state=metadata_store_pb2.Artifact.LIVE)
-    baseline.custom_properties["split_names"].string_value = json.dumps(splits)
-    baseline.custom_properties["statistics_uri"].string_value = statistics.uri
-    baseline.custom_properties["accepted_run"].string_value = run_id
+    baseline.custom_properties[baseline_spec.SPLIT_NAMES].string_value = json.dumps(splits)
+    baseline.custom_properties[baseline_spec.STATISTICS_URI].string_value = statistics.uri
+    baseline.custom_properties[baseline_spec.ACCEPTED_RUN].string_value = run_id
 
     # The pipeline's context only: the baseline resolver finds DataBaselines there. Not the
     # blocked run's context, whose executions are its pipeline nodes (``blocked_run`` links them).

@@ -31,6 +31,7 @@ at import time. TFMA and TFX's file API are imported inside the functions that r
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import os
 from dataclasses import dataclass, field
@@ -272,8 +273,14 @@ def candidate_model_name(uri: str) -> str | None:
     return next((s.get("name") for s in specs if not s.get("isBaseline")), None)
 
 
+@functools.lru_cache(maxsize=8)
 def load_eval_result(uri: str) -> Any:
-    """The candidate model's TFMA result from an Evaluator's ``evaluation`` artifact."""
+    """The candidate model's TFMA result from an Evaluator's ``evaluation`` artifact.
+
+    Read once per process and artifact: a published artifact never changes, and the
+    end-of-run summary and the report read the same one several times (about 2 s each
+    with TFMA). Callers must not modify the result. A failed read is not remembered.
+    """
     import tensorflow_model_analysis as tfma
 
     return tfma.load_eval_result(uri, model_name=candidate_model_name(uri))

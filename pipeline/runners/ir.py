@@ -11,17 +11,19 @@ from __future__ import annotations
 import datetime
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from tfx.dsl.compiler import constants
 from tfx.orchestration import metadata
-from tfx.orchestration import pipeline as pipeline_py
 from tfx.orchestration.local import runner_utils
-from tfx.orchestration.portable import launcher, runtime_parameter_utils
-from tfx.orchestration.portable.tfx_runner import _make_pipeline_proto
-from tfx.proto.orchestration import pipeline_pb2
+from tfx.orchestration.portable import base_executor_operator, data_types, launcher, runtime_parameter_utils
+from tfx.proto.orchestration import executable_spec_pb2, execution_result_pb2, pipeline_pb2
 
 from pipeline.metadata import MetadataUnavailable, queries
 from pipeline.runners import resolvers
+
+if TYPE_CHECKING:
+    from tfx.orchestration import pipeline as pipeline_py
 
 STATE_NAMES = queries.STATE_NAMES
 
@@ -39,8 +41,11 @@ class NodeResult:
 def compile_pipeline(pipeline: pipeline_py.Pipeline) -> pipeline_pb2.Pipeline:
     """The pipeline as IR, as TFX's runners compile it, with our resolver strategies swapped in.
 
-    "Latest artifact" may resolve to nothing; the baseline model is never the candidate.
+    "Latest artifact" may resolve to nothing; a baseline is never the candidate itself.
+    TFX's compiler is imported here, not with the launcher: a kept IR needs no compiling.
     """
+    from tfx.orchestration.portable.tfx_runner import _make_pipeline_proto
+
     compiled = _make_pipeline_proto(pipeline)
     resolvers.tolerate_empty_latest(compiled)
     resolvers.exclude_candidate_from_baseline(compiled)
@@ -76,6 +81,44 @@ def upstream_nodes(ir: pipeline_pb2.Pipeline) -> dict[str, list[str]]:
     return {
         node.pipeline_node.node_info.id: list(node.pipeline_node.upstream_nodes) for node in ir.nodes
     }
+
+
+class DeferredExecutorOperator(base_executor_operator.BaseExecutorOperator):
+    """TFX's executor operator for the spec, built only when the executor is to run.
+
+    TFX's Python and Beam operators import the executor class when constructed, and the
+    launcher constructs one for every node, also for a node it then serves from the cache.
+    Importing an executor module pulls in its libraries (Transform's TFT, StatisticsGen's
+    TFDV; ours import ``tfx.v1`` whole), so a rerun served from the cache imported every one
+    of them. Deferring the stock operator to :meth:`run_executor` leaves the executions and
+    what MLMD records unchanged; an executor that cannot be imported now fails its execution
+    (recorded FAILED) rather than the launcher's construction.
+    """
+
+    # The in-process operators (TFX's Docker operator imports nothing at construction).
+    SUPPORTED_EXECUTOR_SPEC_TYPE = [executable_spec_pb2.PythonClassExecutableSpec,
+                                    executable_spec_pb2.BeamExecutableSpec]
+    SUPPORTED_PLATFORM_CONFIG_TYPE: list = []  # as both stock operators: none
+
+    def __init__(self, executor_spec: object, platform_config: object | None = None) -> None:
+        super().__init__(executor_spec, platform_config)
+        self._operator: base_executor_operator.BaseExecutorOperator | None = None
+
+    def run_executor(self, execution_info: data_types.ExecutionInfo
+                     ) -> execution_result_pb2.ExecutorOutput | None:
+        stock = launcher.DEFAULT_EXECUTOR_OPERATORS[type(self._executor_spec)]
+        self._operator = stock(executor_spec=self._executor_spec, platform_config=self._platform_config)
+        if self._execution_watcher_address:
+            self._operator.with_execution_watcher(self._execution_watcher_address)
+        return self._operator.run_executor(execution_info)
+
+    def handle_stop(self) -> None:
+        if self._operator is not None:
+            self._operator.handle_stop()
+
+
+DEFERRED_OPERATORS = {spec_type: DeferredExecutorOperator
+                      for spec_type in DeferredExecutorOperator.SUPPORTED_EXECUTOR_SPEC_TYPE}
 
 
 # How TFX's Metadata context manager reports a database it cannot connect to.
@@ -118,6 +161,7 @@ def launch_node(ir: pipeline_pb2.Pipeline, node_id: str) -> NodeResult:
         pipeline_runtime_spec=ir.runtime_spec,
         executor_spec=runner_utils.extract_executor_spec(deployment, node_id),
         custom_driver_spec=runner_utils.extract_custom_driver_spec(deployment, node_id),
+        custom_executor_operators=DEFERRED_OPERATORS,
     )
     try:
         execution_info = component_launcher.launch()

@@ -2,7 +2,7 @@
 
 Asserts on what MLMD recorded (as TFX's own e2e tests do): every execution complete,
 the expected artifacts, a blessing, a pushed model; then an unchanged rerun in which
-everything up to the Trainer comes from the cache and nothing is pushed again.
+every component comes from the cache and nothing is pushed again; then new data.
 """
 
 from __future__ import annotations
@@ -128,11 +128,9 @@ def test_unchanged_rerun_comes_from_cache_and_pushes_nothing_new(two_runs):
     store = open_store(config.metadata)
     executions = run_executions(store, second.run_id)
     cached = {node for node, e in executions.items() if e.last_known_state == 5}  # 5 = CACHED
-    # Everything after the data gate: the baseline model is not the candidate, so the
-    # Evaluator sees the first run's inputs again (the DataGate reruns: it now has a
-    # drift baseline to compare with).
-    assert {"CsvExampleGen", "ImportSchemaGen", "StatisticsGen", "ExampleValidator", "Transform",
-            "Trainer", "Evaluator", "Pusher", "TFLiteConverter", "DataBaselineRecorder"} <= cached
+    # Every component: the baseline model is not the candidate, nor the data baseline a copy
+    # of the run's own statistics, so the Evaluator and the DataGate see the first run's inputs.
+    assert cached == ALL_NODES - {"latest_blessed_model_resolver", "latest_data_baseline_resolver"}
     assert len(store.get_artifacts_by_type("Model")) == 1, "the Trainer ran again"
     assert len(store.get_artifacts_by_type("ModelBlessing")) == 1, "the Evaluator ran again"
     assert len([p for p in Path(config.serving_root).iterdir() if p.name.isdigit()]) == 1, \
@@ -176,13 +174,23 @@ def test_first_run_records_a_drift_baseline_and_checks_no_drift(two_runs):
     assert recorded(baseline)["statistics_uri"].string_value == statistics.uri
 
 
-def test_rerun_on_the_same_data_checks_drift_and_finds_none(two_runs):
+def test_rerun_on_the_same_data_is_not_checked_against_a_copy_of_itself(two_runs):
     config, first, second, _ = two_runs
     store = open_store(config.metadata)
-    report = _drift_report(store, second.run_id)
+    assert run_executions(store, second.run_id)["DataGate"].last_known_state == 5  # CACHED
+    assert _drift_report(store, second.run_id).id == _drift_report(store, first.run_id).id
+
+
+def test_new_data_is_checked_for_drift_against_the_blessed_runs_data(two_runs, third_run_on_new_data):
+    config, first, *_ = two_runs
+    _, third = third_run_on_new_data
+    store = open_store(config.metadata)
+    assert run_executions(store, third.run_id)["DataGate"].last_known_state == \
+        metadata_store_pb2.Execution.COMPLETE
+    [baseline] = _outputs(store, run_executions(store, first.run_id)["DataBaselineRecorder"])["baseline"]
+    report = _drift_report(store, third.run_id)
     assert recorded(report)["drift_checked"].int_value == 1
-    assert recorded(report)["drift_findings"].int_value == 0
+    assert recorded(report)["baseline_uri"].string_value == baseline.uri
     drift = json.loads((Path(report.uri) / "drift.json").read_text())
     features = {m["feature"] for m in drift["measurements"]}
     assert features == {"fare", "trip_miles", "trip_seconds", "payment_type"}
-    assert all(m["value"] == pytest.approx(0, abs=1e-9) for m in drift["measurements"])

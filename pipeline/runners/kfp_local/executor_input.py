@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -84,6 +84,24 @@ def metadata_value(artifact: Mapping[str, Any], key: str) -> Any:
     return metadata.get(key, metadata.get(f"custom:{key}"))
 
 
+def _reported(path: Path) -> dict[str, Any]:
+    """The ExecutorOutput a driver or executor wrote at ``path``, as JSON; empty if it wrote none."""
+    if not path.is_file():
+        return {}
+    message = pipeline_spec_pb2.ExecutorOutput()
+    json_format.Parse(path.read_text(), message)
+    return json_format.MessageToDict(message)
+
+
+def _reported_pairs(reported: Mapping[str, Any], declared: Mapping[str, list[dict[str, Any]]],
+                    who: str) -> Iterator[tuple[str, list[tuple[dict[str, Any], dict[str, Any]]]]]:
+    """Per output key, (declared artifact, reported artifact) pairs; an undeclared key is an error."""
+    for key, artifact_list in reported.get("artifacts", {}).items():
+        if not declared.get(key):
+            raise ValueError(f"{who} reported an undeclared output artifact {key!r}")
+        yield key, list(zip(declared[key], artifact_list.get("artifacts", []), strict=False))
+
+
 def apply_driver_output(path: Path, executor_input: dict[str, Any]) -> None:
     """Updates the task's output artifacts with what its driver (``pre_cache_check``) wrote.
 
@@ -93,17 +111,10 @@ def apply_driver_output(path: Path, executor_input: dict[str, Any]) -> None:
     parameters (span, fingerprint, input config) need nothing here: the executor reads
     them from the same file itself.
     """
-    if not path.is_file():
-        return
-    message = pipeline_spec_pb2.ExecutorOutput()
-    json_format.Parse(path.read_text(), message)
-    reported = json_format.MessageToDict(message)
-    declared_outputs = executor_input["outputs"].get("artifacts", {})
-    for key, artifact_list in reported.get("artifacts", {}).items():
-        declared = declared_outputs.get(key, {}).get("artifacts", [])
-        if not declared:
-            raise ValueError(f"driver reported an undeclared output artifact {key!r}")
-        for declared_artifact, artifact in zip(declared, artifact_list.get("artifacts", []), strict=False):
+    declared = {key: value.get("artifacts", [])
+                for key, value in executor_input["outputs"].get("artifacts", {}).items()}
+    for _, pairs in _reported_pairs(_reported(path), declared, "driver"):
+        for declared_artifact, artifact in pairs:
             declared_artifact["metadata"] = {**declared_artifact.get("metadata", {}),
                                              **artifact.get("metadata", {})}
 
@@ -112,18 +123,8 @@ def read_executor_output(path: Path, executor_input: Mapping[str, Any]) -> tuple
     """Output artifacts (spec types kept, executor's URIs and metadata taken) and output parameters."""
     declared_outputs = executor_input["outputs"].get("artifacts", {})
     outputs = {key: value["artifacts"] for key, value in declared_outputs.items()}
-    if not path.is_file():
-        return outputs, {}
-    message = pipeline_spec_pb2.ExecutorOutput()
-    json_format.Parse(path.read_text(), message)
-    reported = json_format.MessageToDict(message)
-    for key, artifact_list in reported.get("artifacts", {}).items():
-        declared = outputs.get(key)
-        if not declared:
-            raise ValueError(f"executor reported an undeclared output artifact {key!r}")
-        merged = []
-        for declared_artifact, artifact in zip(declared, artifact_list.get("artifacts", []), strict=False):
-            merged.append({**declared_artifact, "uri": artifact.get("uri", declared_artifact["uri"]),
-                           "metadata": artifact.get("metadata", {})})
-        outputs[key] = merged
+    reported = _reported(path)
+    for key, pairs in _reported_pairs(reported, dict(outputs), "executor"):
+        outputs[key] = [{**declared_artifact, "uri": artifact.get("uri", declared_artifact["uri"]),
+                         "metadata": artifact.get("metadata", {})} for declared_artifact, artifact in pairs]
     return outputs, reported.get("parameterValues", {})

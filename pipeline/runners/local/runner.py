@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pipeline.config import PipelineConfig, SqliteMetadata
 from pipeline.metadata import ensure_reachable
 from pipeline.metadata.lock import exclusive_store
-from pipeline.pipeline import create_pipeline
 from pipeline.runners import ir
+from pipeline.runners.local.compiled import compiled_pipeline
 from pipeline.spans import SPAN_RANGE_PARAMETER, range_config_json
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ def run(config: PipelineConfig, progress: Progress | None = None,
 
 def _run_locked(config: PipelineConfig, progress: Progress,
                 on_compiled: Callable[[str], None] | None, span: int | None) -> RunResult:
-    compiled = ir.compile_pipeline(create_pipeline(config))
+    compiled = compiled_pipeline(config)
     run_id = ir.new_run_id()
     bound = ir.bind_run_id(compiled, run_id, {SPAN_RANGE_PARAMETER: range_config_json(span)})
     if on_compiled:

@@ -23,6 +23,7 @@ not run after the lock changed, or a package was installed by hand).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -90,10 +91,26 @@ def _installed() -> dict[str, str]:
     Only there: importing TensorFlow imports setuptools (through ``distutils``), which appends
     its ``_vendor`` folder, with the dist-info of its own vendored copies (importlib-metadata,
     zipp, ...), to ``sys.path``; those are not what uv installed and would read as mismatches.
+    Read once per process while the folders are unchanged (installing, removing or upgrading
+    a distribution adds or renames its ``.dist-info`` folder, which changes the folder's
+    modification time): a run asks several times, and each read opens every ``METADATA``.
     """
-    folders = sorted({sysconfig.get_path("purelib"), sysconfig.get_path("platlib")})
-    return {_normalised(d.metadata["Name"]): d.version for d in importlib.metadata.distributions(path=folders)
-            if d.metadata["Name"]}
+    folders = tuple(sorted({sysconfig.get_path("purelib"), sysconfig.get_path("platlib")}))
+    return dict(_installed_in(folders, tuple(_mtime_ns(folder) for folder in folders)))
+
+
+def _mtime_ns(folder: str) -> int | None:
+    try:
+        return Path(folder).stat().st_mtime_ns
+    except OSError:
+        return None
+
+
+@functools.lru_cache(maxsize=4)
+def _installed_in(folders: tuple[str, ...], mtimes: tuple[int | None, ...]) -> tuple[tuple[str, str], ...]:
+    """``mtimes`` is only the cache key: the folders' state the answer belongs to."""
+    return tuple(sorted((_normalised(d.metadata["Name"]), d.version)
+                        for d in importlib.metadata.distributions(path=list(folders)) if d.metadata["Name"]))
 
 
 def environment_mismatches(lock_path: Path | None = None) -> list[str]:
@@ -115,12 +132,11 @@ def environment_mismatches(lock_path: Path | None = None) -> list[str]:
                   if name in locked and version not in locked[name])
 
 
-def fingerprint(config: PipelineConfig) -> str:
-    """A digest of everything that can change a run's outcome."""
+def code_fingerprint(config: PipelineConfig) -> str:
+    """A digest of everything the compiled pipeline can depend on: the configuration, every
+    file under ``models/`` and ``pipeline/``, the lock file and the installed distributions."""
     digest = hashlib.sha256()
     digest.update(json.dumps(dataclasses.asdict(config), sort_keys=True, default=str).encode())
-    digest.update(json.dumps(_data_signature(config)).encode())
-    _hash_file(Path(config.schema_path), digest)
     for package in SOURCE_PACKAGES:
         for source in sorted((REPO_ROOT / package).rglob("*")):
             if source.is_file() and "__pycache__" not in source.parts and source.suffix != ".pyc":
@@ -128,6 +144,16 @@ def fingerprint(config: PipelineConfig) -> str:
     if LOCK_FILE.is_file():
         _hash_file(LOCK_FILE, digest)
     digest.update(json.dumps(sorted(_installed().items())).encode())
+    return digest.hexdigest()
+
+
+def fingerprint(config: PipelineConfig) -> str:
+    """A digest of everything that can change a run's outcome: :func:`code_fingerprint`, the
+    data and the schema."""
+    digest = hashlib.sha256()
+    digest.update(code_fingerprint(config).encode())
+    digest.update(json.dumps(_data_signature(config)).encode())
+    _hash_file(Path(config.schema_path), digest)
     return digest.hexdigest()
 
 

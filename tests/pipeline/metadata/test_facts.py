@@ -132,3 +132,16 @@ def test_reading_runs_imports_neither_tfx_nor_tensorflow():
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True,
                             timeout=120, check=True)
     assert result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+def test_an_evaluation_is_read_once_per_artifact(monkeypatch, tmp_path):
+    import tensorflow_model_analysis as tfma
+
+    reads = []
+    monkeypatch.setattr(tfma, "load_eval_result", lambda uri, model_name=None: reads.append(uri) or object())
+    facts.load_eval_result.cache_clear()
+    first, second = str(tmp_path / "evaluation-1"), str(tmp_path / "evaluation-2")
+    assert facts.load_eval_result(first) is facts.load_eval_result(first)
+    facts.load_eval_result(second)
+    assert reads == [first, second]
+    facts.load_eval_result.cache_clear()

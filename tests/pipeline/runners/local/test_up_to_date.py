@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 import importlib.metadata
 import os
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -141,6 +143,30 @@ def test_vendored_copies_on_sys_path_are_not_the_installed_versions(tmp_path: Pa
     seen = {d.version for d in importlib.metadata.distributions() if d.metadata["Name"] == "PyYAML"}
     assert seen == {installed, "0.0.1"}  # what a sys.path-wide lookup now sees
     assert up_to_date.environment_mismatches(_lock_pinning(tmp_path, "pyyaml", installed)) == []
+
+
+def _dist_info(site: Path, name: str, version: str) -> Path:
+    folder = site / f"{name.replace('-', '_')}-{version}.dist-info"
+    folder.mkdir(parents=True)
+    (folder / "METADATA").write_text(f"Name: {name}\nVersion: {version}\n")
+    return folder
+
+
+def test_installed_distributions_are_read_again_only_after_an_install(tmp_path: Path, monkeypatch):
+    site = tmp_path / "site-packages"
+    first = _dist_info(site, "demo-pkg", "1.0")
+    monkeypatch.setattr(up_to_date.sysconfig, "get_path", lambda name: str(site))
+    reads = []
+    real = importlib.metadata.distributions
+    monkeypatch.setattr(up_to_date.importlib.metadata, "distributions",
+                        lambda **kwargs: reads.append(kwargs) or real(**kwargs))
+    assert up_to_date._installed() == up_to_date._installed() == {"demo-pkg": "1.0"}
+    assert len(reads) == 1
+    time.sleep(0.05)  # past the file system's timestamp granularity
+    shutil.rmtree(first)  # an upgrade, as pip and uv do it: the old dist-info goes, a new one comes
+    _dist_info(site, "demo-pkg", "2.0")
+    assert up_to_date._installed() == {"demo-pkg": "2.0"}
+    assert len(reads) == 2
 
 
 def test_environment_not_matching_the_lock_is_never_up_to_date(config, tmp_path: Path, monkeypatch):

@@ -13,6 +13,7 @@ from pipeline.components.csv_ingest.component import CsvExampleGen as ArrowCsvEx
 from pipeline.components.data_baseline.component import DataBaseline, DataBaselineRecorder
 from pipeline.components.data_gate import drift
 from pipeline.components.data_gate.component import DataGate
+from pipeline.components.evaluator.component import Evaluator
 from pipeline.components.safe_pusher.component import SafePusher
 from pipeline.components.tflite_converter.component import TFLiteConverter
 from pipeline.config import BigQuerySource, CsvSource, PipelineConfig
@@ -117,7 +118,8 @@ def create_components(config: PipelineConfig) -> list:
     # the candidate out (pipeline/runners/resolvers.py): an unchanged rerun then gives
     # the Evaluator the same inputs as before, and TFX's cache serves it.
     model_resolver.add_upstream_node(trainer)
-    evaluator = tfx.components.Evaluator(
+    evaluator_class = Evaluator if config.evaluation.slice_engine == "numpy" else tfx.components.Evaluator
+    evaluator = evaluator_class(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
         baseline_model=model_resolver.outputs["model"],

@@ -28,6 +28,7 @@ from pipeline.config import (
     CsvSource,
     DataflowConfig,
     EmbeddedBeam,
+    EvaluationConfig,
     FlinkBeam,
     KubeflowConfig,
     MySqlMetadata,
@@ -215,6 +216,8 @@ def gke(root: str | Path | None = None, data: str | Path | None = None, *, bucke
         # TFX 1.16's Kubeflow v2 compiler takes only the two stock resolver strategies
         # and single channels, so a KFP run trains on its own span (no MLMD window).
         training=TrainingConfig(window_spans=1),
+        # TFMA computes the slices too: Dataflow spreads its per-example work over workers.
+        evaluation=EvaluationConfig(slice_engine="tfma"),
         schema_path=schema,
         beam_args=tuple(beam_args),
         csv_reader="beam",  # the stock reader parallelises over Dataflow's workers

@@ -211,7 +211,7 @@ def template_engine(data_dir: Path, work_dir: Path) -> EngineResult:
 
 register("ours", cli_engine("ours"))
 register("template", template_engine)
-# Our pipeline with the size rule overridden (pipeline/profiles.py, EDGE_BEAM_MODE): how the
+# Our pipeline with EDGE_BEAM_MODE set (pipeline/profiles.py; "ours" is in_memory): how the
 # per-component choice between one process and a worker process per core was measured.
 register("ours-in-memory", cli_engine("ours-in-memory", env={"EDGE_BEAM_MODE": "in_memory"}))
 register("ours-multi-processing", cli_engine("ours-multi-processing",
@@ -233,7 +233,8 @@ def _uptime() -> str:
 
 
 def format_table(rows: int, results: list[EngineResult], reference: str = "template") -> str:
-    """Per-component seconds and busy cores, then totals, with ratios to ``reference``."""
+    """Per-component seconds, busy cores and peak RSS of the process tree, then totals, with
+    ratios to ``reference``."""
     names = [r.engine for r in results]
     by_name = {r.engine: r for r in results}
     nodes: list[str] = []
@@ -245,7 +246,8 @@ def format_table(rows: int, results: list[EngineResult], reference: str = "templ
         return next((v for n, v in r.components.items() if _ALIASES.get(n, n) == key), None)
 
     width = max(len(n) for n in [*nodes, "component"]) + 2
-    head = f"{'component':<{width}}" + "".join(f"{n + ' s':>12}{'cores':>7}" for n in names)
+    col = {n: max(12, len(n) + 4) for n in names}
+    head = f"{'component':<{width}}" + "".join(f"{n + ' s':>{col[n]}}{'cores':>7}{'MiB':>7}" for n in names)
     ref = by_name.get(reference)
     if ref:
         head += "".join(f"{n + '/' + reference:>18}" for n in names if n != reference)
@@ -254,7 +256,9 @@ def format_table(rows: int, results: list[EngineResult], reference: str = "templ
         line = f"{node:<{width}}"
         for r in results:
             c = comp(r, node)
-            line += f"{'-':>12}{'':>7}" if c is None else f"{c['seconds']:12.1f}{c['cores']:7.2f}"
+            w = col[r.engine]
+            line += f"{'-':>{w}}{'':>14}" if c is None else (
+                f"{c['seconds']:{w}.1f}{c['cores']:7.2f}{c.get('peak_rss_mib', float('nan')):7.0f}")
         if ref:
             for r in results:
                 if r.engine == reference:

@@ -3,6 +3,11 @@
 A model is blessed only if its AUC clears an absolute floor and is not worse than
 the last blessed model's by more than a small tolerance (on the first run there is
 no baseline and only the floor applies).
+
+Who computes what (``EvaluationConfig.slice_engine``): on one machine TFMA computes the
+thresholded AUC on the whole eval split (the blessing), and the Evaluator's executor
+(pipeline/components/evaluator) computes the single-feature slices and the other metrics
+below in one numpy pass over the same split; on a Beam cluster TFMA computes all of it.
 """
 
 from __future__ import annotations

@@ -60,12 +60,12 @@ LOCAL_BEAM_ARGS = (
 # The Beam-heavy components that get every core when the data is large (CsvExampleGen does
 # not run Beam with the pyarrow reader, which uses every core by itself).
 HEAVY_BEAM_COMPONENTS = ("StatisticsGen", "Transform", "Evaluator")
-# Below this much CSV, Beam runs in the component's process. What was measured (docs/scale.md):
-# on 3,000 rows worker processes were slower (their start-up, TF and the model loaded again per
-# worker); at 1.5 million rows (183 MiB) the Evaluator's two workers took equal CPU shares
-# (the only component watched), and the run's process tree peaked at 3.6 GiB (each worker
-# holds TF and the model: about 0.9 GiB). The crossover between the two sizes has NOT been
-# measured (the shared machine was at load 8-14): 32 MiB (~250,000 rows) is a round figure.
+# The local default is Beam in the component's process at every size (LOCAL_DEFAULT_BEAM_MODE).
+# Measured (docs/scale.md), 300,000 rows, the whole run each way, load 5-6: one process 304 s
+# and a 1.4 GiB peak, a worker per core 455 s and 3.4 GiB (StatisticsGen 28 vs 73 s, Transform
+# 78 vs 150 s, Evaluator 114 vs 126 s); each worker loads TensorFlow (and the model) again. At
+# 1.5 million rows two Evaluator workers cut its wall time by a quarter (load 5-7) for a 3.0 GiB
+# peak against 1.3 GiB, over the 3 GiB budget. "auto" (opt-in) keeps the size rule below.
 MULTI_PROCESS_MIN_BYTES = 32 << 20
 
 
@@ -78,14 +78,16 @@ def csv_bytes(folder: Path) -> int:
 
 
 LOCAL_BEAM_MODES = ("auto", "in_memory", "multi_processing")
+LOCAL_DEFAULT_BEAM_MODE = "in_memory"
 
 
-def local_component_beam_args(data: Path, workers: int = 0, mode: str = "auto") -> dict[str, tuple[str, ...]]:
-    """Beam on every core for the heavy components when the data is large; nothing otherwise.
+def local_component_beam_args(data: Path, workers: int = 0, mode: str = LOCAL_DEFAULT_BEAM_MODE
+                              ) -> dict[str, tuple[str, ...]]:
+    """Beam args per heavy component: none (one process, the default), a worker per core
+    (``multi_processing``), or a worker per core when the data is large (``auto``).
 
     Still Beam's embedded engine (FnApiRunner), with worker processes from this environment:
-    nothing to install or start beyond ``make run``. ``mode`` ``in_memory`` or
-    ``multi_processing`` overrides the size rule (``EDGE_BEAM_MODE``).
+    nothing to install or start beyond ``make run``. ``mode`` comes from ``EDGE_BEAM_MODE``.
     """
     if mode not in LOCAL_BEAM_MODES:
         raise ProfileSettingError(f"EDGE_BEAM_MODE must be one of {', '.join(LOCAL_BEAM_MODES)}, "
@@ -109,9 +111,10 @@ def local(root: Path | None = None, data: Path | None = None,
     """Development on a laptop: SQLite MLMD and local folders under ``root``.
 
     The data folder's layout (one span, or one sub-folder per date or span) is detected.
-    Beam runs in this process, except for the heavy components on large data, which get a
-    worker process per core (:func:`local_component_beam_args`); ``EDGE_BEAM_MODE``
-    (``in_memory`` or ``multi_processing``, default ``auto``) overrides the size rule.
+    Beam runs in this process at every size (measured faster and 2.4x smaller at 300,000
+    rows); ``EDGE_BEAM_MODE`` (``in_memory``, the default, ``multi_processing`` or ``auto``:
+    workers from 32 MiB of CSV) gives the heavy components a worker process per core
+    (:func:`local_component_beam_args`).
     """
     env = os.environ if env is None else env
     if root is not None and gcs_uri(root) != str(root) or "://" in str(root or ""):
@@ -128,7 +131,8 @@ def local(root: Path | None = None, data: Path | None = None,
         data=csv_source(data),
         metadata=SqliteMetadata(str(root / "metadata.sqlite")),
         beam_args=LOCAL_BEAM_ARGS,
-        component_beam_args=local_component_beam_args(data, mode=env.get("EDGE_BEAM_MODE", "auto")),
+        component_beam_args=local_component_beam_args(
+            data, mode=env.get("EDGE_BEAM_MODE", LOCAL_DEFAULT_BEAM_MODE)),
         report=ReportConfig(folder=str(root / "reports")),
     )
 

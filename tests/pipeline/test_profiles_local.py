@@ -1,4 +1,4 @@
-"""The local profile gives the Beam-heavy components every core only when the data is large."""
+"""The local profile runs Beam in process at every size unless EDGE_BEAM_MODE asks for workers."""
 
 from __future__ import annotations
 
@@ -25,9 +25,14 @@ def test_the_shipped_sample_runs_beam_in_process(tmp_path: Path) -> None:
     assert "--direct_running_mode=in_memory" in config.beam_args
 
 
-def test_large_data_gets_a_worker_per_core_in_the_heavy_components(tmp_path: Path, monkeypatch) -> None:
+def test_large_data_also_runs_beam_in_process_by_default(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(profiles.os, "cpu_count", lambda: 2)
-    config = profiles.local(root=tmp_path, data=_large_folder(tmp_path))
+    assert profiles.local(root=tmp_path, data=_large_folder(tmp_path)).component_beam_args == {}
+
+
+def test_auto_gives_large_data_a_worker_per_core_in_the_heavy_components(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(profiles.os, "cpu_count", lambda: 2)
+    config = profiles.local(root=tmp_path, data=_large_folder(tmp_path), env={"EDGE_BEAM_MODE": "auto"})
     assert set(config.component_beam_args) == set(profiles.HEAVY_BEAM_COMPONENTS)
     components = {c.id: c for c in create_components(config)}
     args = components["Evaluator"].executor_spec.beam_pipeline_args
@@ -39,7 +44,8 @@ def test_large_data_gets_a_worker_per_core_in_the_heavy_components(tmp_path: Pat
 
 def test_one_core_keeps_beam_in_process(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(profiles.os, "cpu_count", lambda: 1)
-    assert profiles.local(root=tmp_path, data=_large_folder(tmp_path)).component_beam_args == {}
+    config = profiles.local(root=tmp_path, data=_large_folder(tmp_path), env={"EDGE_BEAM_MODE": "auto"})
+    assert config.component_beam_args == {}
 
 
 def test_edge_beam_mode_overrides_the_size_rule_either_way(tmp_path: Path, monkeypatch) -> None:

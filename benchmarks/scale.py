@@ -211,6 +211,12 @@ def template_engine(data_dir: Path, work_dir: Path) -> EngineResult:
 
 register("ours", cli_engine("ours"))
 register("template", template_engine)
+# Our pipeline with EDGE_BEAM_MODE set (pipeline/profiles.py; "ours" is in_memory): how the
+# per-component choice between one process and a worker process per core was measured.
+register("ours-in-memory", cli_engine("ours-in-memory", env={"EDGE_BEAM_MODE": "in_memory"}))
+register("ours-multi-processing", cli_engine("ours-multi-processing",
+                                             env={"EDGE_BEAM_MODE": "multi_processing"}))
+DEFAULT_ENGINES = ("ours", "template")
 
 
 # --------------------------------------------------------------------------
@@ -227,7 +233,8 @@ def _uptime() -> str:
 
 
 def format_table(rows: int, results: list[EngineResult], reference: str = "template") -> str:
-    """Per-component seconds and busy cores, then totals, with ratios to ``reference``."""
+    """Per-component seconds, busy cores and peak RSS of the process tree, then totals, with
+    ratios to ``reference``."""
     names = [r.engine for r in results]
     by_name = {r.engine: r for r in results}
     nodes: list[str] = []
@@ -239,7 +246,8 @@ def format_table(rows: int, results: list[EngineResult], reference: str = "templ
         return next((v for n, v in r.components.items() if _ALIASES.get(n, n) == key), None)
 
     width = max(len(n) for n in [*nodes, "component"]) + 2
-    head = f"{'component':<{width}}" + "".join(f"{n + ' s':>12}{'cores':>7}" for n in names)
+    col = {n: max(12, len(n) + 4) for n in names}
+    head = f"{'component':<{width}}" + "".join(f"{n + ' s':>{col[n]}}{'cores':>7}{'MiB':>7}" for n in names)
     ref = by_name.get(reference)
     if ref:
         head += "".join(f"{n + '/' + reference:>18}" for n in names if n != reference)
@@ -248,7 +256,9 @@ def format_table(rows: int, results: list[EngineResult], reference: str = "templ
         line = f"{node:<{width}}"
         for r in results:
             c = comp(r, node)
-            line += f"{'-':>12}{'':>7}" if c is None else f"{c['seconds']:12.1f}{c['cores']:7.2f}"
+            w = col[r.engine]
+            line += f"{'-':>{w}}{'':>14}" if c is None else (
+                f"{c['seconds']:{w}.1f}{c['cores']:7.2f}{c.get('peak_rss_mib', float('nan')):7.0f}")
         if ref:
             for r in results:
                 if r.engine == reference:
@@ -282,15 +292,28 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, nargs="+", default=[DEFAULT_ROWS],
                         help="row counts to generate and run (each size runs every engine)")
-    parser.add_argument("--engines", nargs="+", default=None, help="engine columns (default: all registered)")
+    parser.add_argument("--engines", nargs="+", default=None,
+                        help=f"engine columns (default: {' '.join(DEFAULT_ENGINES)})")
     parser.add_argument("--plugin", action="append", default=[],
                         help="module to import first; it may call benchmarks.scale.register()")
     parser.add_argument("--work-dir", type=Path, default=None, help="keep data and outputs here")
     parser.add_argument("--json", type=Path, default=None, help="also write all figures here")
+    parser.add_argument("--table", type=Path, nargs="+", default=None,
+                        help="print the tables of saved --json reports (one or more, merged) and exit")
     args = parser.parse_args(argv)
+    if args.table:
+        merged: dict[int, list[EngineResult]] = {}
+        for path in args.table:
+            saved = json.loads(path.read_text())
+            print(f"{path}: machine before {saved['load_before']}; after {saved.get('load_after', '?')}")
+            for rows, size in saved["sizes"].items():
+                merged.setdefault(int(rows), []).extend(EngineResult(**r) for r in size["results"])
+        for rows, results in merged.items():
+            print("\n" + format_table(rows, results))
+        return 0
     for module in args.plugin:
         importlib.import_module(module)
-    engines = args.engines or list(ENGINES)
+    engines = args.engines or list(DEFAULT_ENGINES)
     unknown = [e for e in engines if e not in ENGINES]
     if unknown:
         parser.error(f"unknown engine(s) {unknown}; registered: {sorted(ENGINES)}")
@@ -308,6 +331,9 @@ def main(argv: list[str] | None = None) -> int:
             result = ENGINES[name](data_dir.parent, work / f"run_{rows}")
             print(f"  {name}: {result.wall_s:.1f} s, peak tree RSS {result.tree_rss_mib:.0f} MiB", flush=True)
             results.append(result)
+            report["sizes"][rows] = {"results": [asdict(r) for r in results]}
+            if args.json:  # after every engine: a long run that is stopped keeps what it measured
+                args.json.write_text(json.dumps(report, indent=2, default=str))
         tables.append(format_table(rows, results))
         report["sizes"][rows] = {"seconds": time.monotonic() - started,
                                  "results": [asdict(r) for r in results]}

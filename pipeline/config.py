@@ -112,6 +112,9 @@ class TrainingConfig:
         }
 
 
+SLICE_ENGINES = ("numpy", "tfma")
+
+
 @dataclass(frozen=True)
 class EvaluationConfig:
     """Quality gate for blessing a model.
@@ -124,6 +127,16 @@ class EvaluationConfig:
     auc_floor: float = 0.93
     max_auc_regression: float = 0.01
     slice_features: tuple[str, ...] = ("payment_type", "trip_start_hour")
+    # Who computes the per-slice metrics: "numpy" (one vectorised pass over the whole eval
+    # split in the Evaluator's process, beside TFMA's overall slice and blessing; about 3x
+    # cheaper on one machine, docs/scale.md) or "tfma" (TFMA, per example, which a Beam
+    # cluster such as Dataflow spreads over its workers).
+    slice_engine: str = "numpy"
+
+    def __post_init__(self) -> None:
+        if self.slice_engine not in SLICE_ENGINES:
+            raise ValueError(f"slice_engine must be one of {', '.join(SLICE_ENGINES)}, "
+                             f"not {self.slice_engine!r}")
 
 
 DRIFT_COMPARATORS = ("jensen_shannon", "l_infinity")
@@ -498,6 +511,12 @@ class PipelineConfig:
     metadata: MetadataConfig
     schema_path: str = str(DEFAULT_SCHEMA)
     beam_args: tuple[str, ...] = ()
+    # How CsvExampleGen reads CSV: "arrow" (pyarrow, streaming, all cores of one machine;
+    # pipeline/components/csv_ingest) or "beam" (TFX's stock executor, for a Beam cluster).
+    csv_reader: str = "arrow"
+    # Beam arguments for single components, after (so overriding) ``beam_args``: keyed by
+    # node id, e.g. the Beam-heavy components on every core when the data is large.
+    component_beam_args: dict[str, tuple[str, ...]] = field(default_factory=dict)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     data_gate: DataGateConfig = field(default_factory=DataGateConfig)

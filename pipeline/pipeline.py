@@ -9,23 +9,35 @@ from __future__ import annotations
 from tfx import v1 as tfx
 
 from pipeline.components import tfx_keys
+from pipeline.components.csv_ingest.component import CsvExampleGen as ArrowCsvExampleGen
 from pipeline.components.data_baseline.component import DataBaseline, DataBaselineRecorder
 from pipeline.components.data_gate import drift
 from pipeline.components.data_gate.component import DataGate
+from pipeline.components.evaluator.component import Evaluator
 from pipeline.components.safe_pusher.component import SafePusher
 from pipeline.components.tflite_converter.component import TFLiteConverter
 from pipeline.config import BigQuerySource, CsvSource, PipelineConfig
 from pipeline.evaluation import eval_config
 from pipeline.metadata import connection_config
+from pipeline.preflight import load_columns
 from pipeline.spans import INPUT_SPLIT, NEWEST, SPAN_RANGE_PARAMETER, input_pattern
 from pipeline.training_window import WINDOW_KEY, training_window
+
+
+def csv_column_types(schema_path: str) -> dict[str, str]:
+    """CSV column types (INT/FLOAT/BYTES) as the curated schema gives them."""
+    return {column.name: column.kind for column in load_columns(schema_path)}
 
 
 def _example_gen(config: PipelineConfig) -> tfx.dsl.components.base.base_component.BaseComponent:
     """CSV files on-prem and on a laptop; a BigQuery query in the cloud.
 
+    With ``csv_reader="arrow"`` the CsvExampleGen node (same id, same output) reads with
+    pyarrow in bounded memory on all cores (pipeline/components/csv_ingest); ``"beam"`` is
+    TFX's stock executor, which scales out on a Beam cluster such as Dataflow.
     A spanned CSV source reads one span per run: the pattern finds the span folders,
-    the ``span_range`` runtime parameter picks one (default: the newest).
+    the ``span_range`` runtime parameter picks one (default: the newest). It keeps the stock
+    executor (the pyarrow one is not tested with spans).
     """
     if isinstance(config.data, CsvSource) and config.data.spanned:
         return tfx.components.CsvExampleGen(
@@ -36,6 +48,8 @@ def _example_gen(config: PipelineConfig) -> tfx.dsl.components.base.base_compone
                 name=SPAN_RANGE_PARAMETER, ptype=str, default=NEWEST),
         )
     if isinstance(config.data, CsvSource):
+        if config.csv_reader == "arrow":
+            return ArrowCsvExampleGen(config.data.path, csv_column_types(config.schema_path))
         return tfx.components.CsvExampleGen(input_base=config.data.path)
     if isinstance(config.data, BigQuerySource):
         return tfx.extensions.google_cloud_big_query.BigQueryExampleGen(query=config.data.query)
@@ -104,7 +118,8 @@ def create_components(config: PipelineConfig) -> list:
     # the candidate out (pipeline/runners/resolvers.py): an unchanged rerun then gives
     # the Evaluator the same inputs as before, and TFX's cache serves it.
     model_resolver.add_upstream_node(trainer)
-    evaluator = tfx.components.Evaluator(
+    evaluator_class = Evaluator if config.evaluation.slice_engine == "numpy" else tfx.components.Evaluator
+    evaluator = evaluator_class(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
         baseline_model=model_resolver.outputs["model"],
@@ -135,6 +150,10 @@ def create_components(config: PipelineConfig) -> list:
         pusher,
         baseline_recorder,
     ]
+    for component in components:
+        extra = config.component_beam_args.get(component.id)
+        if extra:
+            component.with_beam_pipeline_args(list(extra))
     if config.tflite.enabled:
         # After the Evaluator, gated on its blessing: unblessed models are neither
         # converted nor pushed. Pushes its own bundle, independently of the Pusher.

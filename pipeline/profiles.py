@@ -29,6 +29,7 @@ from pipeline.config import (
     CsvSource,
     DataflowConfig,
     EmbeddedBeam,
+    EvaluationConfig,
     FlinkBeam,
     KubeflowConfig,
     MySqlMetadata,
@@ -55,6 +56,51 @@ LOCAL_BEAM_ARGS = (
     "--direct_num_workers=1",
     LOCAL_WORKER_DEPENDENCIES,
 )
+
+
+# The Beam-heavy components that get every core when the data is large (CsvExampleGen does
+# not run Beam with the pyarrow reader, which uses every core by itself).
+HEAVY_BEAM_COMPONENTS = ("StatisticsGen", "Transform", "Evaluator")
+# The local default is Beam in the component's process at every size (LOCAL_DEFAULT_BEAM_MODE).
+# Measured (docs/scale.md), 300,000 rows, the whole run each way, load 5-6: one process 304 s
+# and a 1.4 GiB peak, a worker per core 455 s and 3.4 GiB (StatisticsGen 28 vs 73 s, Transform
+# 78 vs 150 s, Evaluator 114 vs 126 s); each worker loads TensorFlow (and the model) again. At
+# 1.5 million rows two Evaluator workers cut its wall time by a quarter (load 5-7) for a 3.0 GiB
+# peak against 1.3 GiB, over the 3 GiB budget. "auto" (opt-in) keeps the size rule below.
+MULTI_PROCESS_MIN_BYTES = 32 << 20
+
+
+def csv_bytes(folder: Path) -> int:
+    """Size of the CSV files ExampleGen will read (0 if the folder is not there yet)."""
+    try:
+        return sum(p.stat().st_size for p in Path(folder).iterdir() if p.is_file())
+    except OSError:
+        return 0
+
+
+LOCAL_BEAM_MODES = ("auto", "in_memory", "multi_processing")
+LOCAL_DEFAULT_BEAM_MODE = "in_memory"
+
+
+def local_component_beam_args(data: Path | None, workers: int = 0, mode: str = LOCAL_DEFAULT_BEAM_MODE
+                              ) -> dict[str, tuple[str, ...]]:
+    """Beam args per heavy component: none (one process, the default), a worker per core
+    (``multi_processing``), or a worker per core when the data is large (``auto``).
+
+    Still Beam's embedded engine (FnApiRunner), with worker processes from this environment:
+    nothing to install or start beyond ``make run``. ``mode`` comes from ``EDGE_BEAM_MODE``.
+    """
+    if mode not in LOCAL_BEAM_MODES:
+        raise ProfileSettingError(f"EDGE_BEAM_MODE must be one of {', '.join(LOCAL_BEAM_MODES)}, "
+                                  f"not {mode!r}")
+    count = workers or os.cpu_count() or 1
+    if mode == "in_memory" or count < 2:
+        return {}
+    # ``data`` is None for a gs:// folder, whose size is not read here: "auto" keeps one process.
+    if mode == "auto" and (data is None or csv_bytes(data) < MULTI_PROCESS_MIN_BYTES):
+        return {}
+    args = EmbeddedBeam(mode="multi_processing", workers=count).beam_args(count)
+    return dict.fromkeys(HEAVY_BEAM_COMPONENTS, args)
 
 
 def csv_source(path: Path, layout: str | None = None) -> CsvSource:
@@ -101,6 +147,9 @@ def local(root: Path | str | None = None, data: Path | str | None = None, state:
         data=source,
         metadata=SqliteMetadata(str(local_state / "metadata.sqlite")),
         beam_args=LOCAL_BEAM_ARGS,
+        component_beam_args=local_component_beam_args(
+            None if data_uri.startswith("gs://") else Path(source.path),
+            mode=env.get("EDGE_BEAM_MODE", LOCAL_DEFAULT_BEAM_MODE)),
         report=ReportConfig(folder=f"{outputs}/reports"),
     )
 
@@ -188,8 +237,11 @@ def gke(root: str | Path | None = None, data: str | Path | None = None, *, bucke
         # TFX 1.16's Kubeflow v2 compiler takes only the two stock resolver strategies
         # and single channels, so a KFP run trains on its own span (no MLMD window).
         training=TrainingConfig(window_spans=1),
+        # TFMA computes the slices too: Dataflow spreads its per-example work over workers.
+        evaluation=EvaluationConfig(slice_engine="tfma"),
         schema_path=schema,
         beam_args=tuple(beam_args),
+        csv_reader="beam",  # the stock reader parallelises over Dataflow's workers
         image=image,
         kubeflow=KubeflowConfig(project=project, region=region, host=host, resources=dict(GKE_RESOURCES),
                                 dataflow=dataflow),

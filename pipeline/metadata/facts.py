@@ -43,6 +43,7 @@ from ml_metadata.proto import metadata_store_pb2
 from pipeline.components import tfx_keys as tfx
 from pipeline.components.data_gate import spec as gate
 from pipeline.components.data_gate.drift import DriftMeasurement
+from pipeline.components.evaluator.spec import SLICE_METRICS_FILE
 from pipeline.components.safe_pusher import spec as pusher
 from pipeline.components.tflite_converter import spec as tflite
 from pipeline.metadata import queries as q
@@ -311,7 +312,12 @@ def load_eval_result(uri: str) -> Any:
 
 
 def evaluation_metrics(uri: str) -> dict[str, dict[str, float]]:
-    """Scalar metrics per slice ('overall', 'feature=value') of the evaluated model."""
+    """Scalar metrics per slice ('overall', 'feature=value') of the evaluated model.
+
+    TFMA's metrics, completed from the Evaluator's ``slice_metrics.json`` when present (the
+    slices and the unthresholded metrics; artifacts from before it existed have everything
+    in TFMA's files).
+    """
     by_slice: dict[str, dict[str, float]] = {}
     for slice_key, metrics in load_eval_result(uri).slicing_metrics:
         values: dict[str, float] = {}
@@ -321,7 +327,19 @@ def evaluation_metrics(uri: str) -> dict[str, dict[str, float]]:
                     if isinstance(value, dict) and "doubleValue" in value:
                         values[name] = float(value["doubleValue"])
         by_slice[slice_name(slice_key)] = values
+    # The Evaluator computes its single-feature slicings beside TFMA (pipeline/components/evaluator).
+    # TFMA's values win where both exist: the blessing was decided on TFMA's.
+    numpy_result = slice_metrics_file(uri)
+    if numpy_result is not None:
+        for name, values in {"overall": numpy_result["overall"], **numpy_result["slices"]}.items():
+            by_slice[name] = {**values, **by_slice.get(name, {})}
     return by_slice
+
+
+def slice_metrics_file(uri: str) -> dict[str, Any] | None:
+    """The Evaluator's ``slice_metrics.json`` (pipeline/components/evaluator/spec.py), if written."""
+    text = read_text(os.path.join(uri, SLICE_METRICS_FILE))
+    return None if text is None else json.loads(text)
 
 
 # --- drift -----------------------------------------------------------------------------------------

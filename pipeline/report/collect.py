@@ -23,6 +23,7 @@ from pipeline.metadata.facts import (
     VariantTable,
     load_eval_result,
     read_run,
+    slice_metrics_file,
     slice_name,
     variant_tables,
 )
@@ -176,24 +177,35 @@ def load_anomalies(uri: str) -> list[Anomaly]:
 
 
 def calibration_points(uri: str, bins: int = 10) -> list[tuple[float, float, float]]:
-    """(mean prediction, mean label, examples) per prediction decile, overall slice."""
+    """(mean prediction, mean label, examples) per prediction decile, overall slice.
+
+    From the Evaluator's ``slice_metrics.json`` when it holds the histogram, else from
+    TFMA's calibration plot (artifacts written before the numpy pass existed).
+    """
+    numpy_result = slice_metrics_file(uri)
+    if numpy_result is not None and "calibration_buckets" in numpy_result:
+        return _deciles(numpy_result["calibration_buckets"], bins)
     result = load_eval_result(uri)
     for slice_key, plots in result.plots:
         if slice_key:
             continue
         for sub in plots.values():
             for plot in sub.values():
-                buckets = plot.get("calibrationHistogramBuckets", {}).get("buckets", [])
-                sums = [[0.0, 0.0, 0.0] for _ in range(bins)]
-                for bucket in buckets:
-                    low = bucket.get("lowerThresholdInclusive", 0.0)
-                    low = 0.0 if not isinstance(low, float | int) else float(low)
-                    index = min(bins - 1, max(0, int(low * bins)))
-                    sums[index][0] += bucket.get("totalWeightedRefinedPrediction", 0.0)
-                    sums[index][1] += bucket.get("totalWeightedLabel", 0.0)
-                    sums[index][2] += bucket.get("numWeightedExamples", 0.0)
-                return [(p / n, label / n, n) for p, label, n in sums if n > 0]
+                return _deciles(plot.get("calibrationHistogramBuckets", {}).get("buckets", []), bins)
     return []
+
+
+def _deciles(buckets: list[dict], bins: int) -> list[tuple[float, float, float]]:
+    """Calibration histogram buckets (TFMA's field names) summed into ``bins`` equal-width bins."""
+    sums = [[0.0, 0.0, 0.0] for _ in range(bins)]
+    for bucket in buckets:
+        low = bucket.get("lowerThresholdInclusive", 0.0)
+        low = 0.0 if not isinstance(low, float | int) else float(low)
+        index = min(bins - 1, max(0, int(low * bins)))
+        sums[index][0] += bucket.get("totalWeightedRefinedPrediction", 0.0)
+        sums[index][1] += bucket.get("totalWeightedLabel", 0.0)
+        sums[index][2] += bucket.get("numWeightedExamples", 0.0)
+    return [(p / n, label / n, n) for p, label, n in sums if n > 0]
 
 
 def threshold_checks(

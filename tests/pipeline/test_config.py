@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import profiles
-from pipeline.config import CsvSource, MySqlMetadata, SqliteMetadata
+from pipeline.config import CsvSource, EvaluationConfig, MySqlMetadata, SqliteMetadata
 from pipeline.metadata import MetadataConfigError, connection_config, mysql_password
 
 
@@ -106,3 +106,8 @@ def test_a_sqlite_store_is_reachable(tmp_path: Path):
 
     ensure_reachable(SqliteMetadata(str(tmp_path / "mlmd.sqlite")))
     assert (tmp_path / "mlmd.sqlite").is_file()
+
+
+def test_an_unknown_slice_engine_is_refused_when_configured():
+    with pytest.raises(ValueError, match="slice_engine must be one of numpy, tfma"):
+        EvaluationConfig(slice_engine="spark")

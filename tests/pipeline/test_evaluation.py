@@ -21,3 +21,9 @@ def test_metrics_are_sliced_by_payment_type_and_hour():
     assert [list(s.feature_keys) for s in config.slicing_specs] == [[], ["payment_type"], ["trip_start_hour"]]
     names = {m.class_name for m in config.metrics_specs[0].metrics}
     assert {"AUC", "BinaryAccuracy", "Precision", "Recall", "Calibration", "ExampleCount"} <= names
+
+
+def test_the_models_compiled_keras_metrics_are_not_computed_a_second_time():
+    config = eval_config(EvaluationConfig())
+    assert config.options.HasField("include_default_metrics")
+    assert config.options.include_default_metrics.value is False

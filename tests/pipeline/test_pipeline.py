@@ -73,3 +73,16 @@ def test_cache_is_on_and_run_id_is_bound(compiled):
 def test_schema_is_the_curated_file(tmp_path: Path):
     config = profiles.load_profile("local", root=tmp_path)
     assert Path(config.schema_path).name == "schema.pbtxt" and Path(config.schema_path).is_file()
+
+
+def _evaluator_executor(config) -> str:  # noqa: ANN001 - a PipelineConfig
+    [evaluator] = [c for c in create_pipeline(config).components if c.id == "Evaluator"]
+    return evaluator.executor_spec.executor_class.__module__
+
+
+def test_one_machine_computes_the_slices_in_numpy_and_a_cluster_profile_with_tfma(tmp_path: Path):
+    local = profiles.load_profile("local", root=tmp_path)
+    assert _evaluator_executor(local) == "pipeline.components.evaluator.executor"
+    gke = profiles.gke(bucket="b", project="p", region="europe-west4", image="img", query="SELECT 1", env={})
+    assert gke.evaluation.slice_engine == "tfma"
+    assert _evaluator_executor(gke) == "tfx.components.evaluator.executor"

@@ -6,76 +6,15 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
-import numpy as np
-
+from pipeline.binary_metrics import SliceMetrics, accuracy, auc, expected_calibration_error, slice_metrics
 from pipeline.config import TFLiteConfig
+
+# Re-exported: the gate's callers and tests import the shared metrics from here.
+__all__ = ["GatePolicy", "SliceMetrics", "VariantResult", "accuracy", "apply_gate", "auc",
+           "expected_calibration_error", "gated_slice", "slice_drops", "slice_metrics"]
 
 # One source for the gate's defaults: the pipeline configuration.
 _DEFAULTS = TFLiteConfig()
-
-
-def auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """ROC AUC (Mann-Whitney, ties count half); NaN when only one class is present."""
-    labels = np.asarray(labels).reshape(-1).astype(bool)
-    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
-    positives, negatives = int(labels.sum()), int((~labels).sum())
-    if positives == 0 or negatives == 0:
-        return float("nan")
-    order = np.argsort(scores, kind="mergesort")
-    ranks = np.empty(len(scores), dtype=np.float64)
-    sorted_scores = scores[order]
-    # Average ranks over ties.
-    boundaries = np.flatnonzero(np.diff(sorted_scores)) + 1
-    starts = np.concatenate([[0], boundaries])
-    ends = np.concatenate([boundaries, [len(scores)]])
-    for start, end in zip(starts, ends, strict=True):
-        ranks[order[start:end]] = (start + end + 1) / 2.0
-    return float((ranks[labels].sum() - positives * (positives + 1) / 2.0) / (positives * negatives))
-
-
-def accuracy(labels: np.ndarray, scores: np.ndarray, threshold: float = 0.5) -> float:
-    return float(np.mean((np.asarray(scores).reshape(-1) > threshold) == np.asarray(labels).reshape(-1)))
-
-
-def expected_calibration_error(labels: np.ndarray, scores: np.ndarray, bins: int = 10) -> float:
-    """Mean |observed positive rate - mean probability| over equal-width bins, weighted by rows."""
-    labels = np.asarray(labels, np.float64).reshape(-1)
-    scores = np.asarray(scores, np.float64).reshape(-1)
-    if not len(labels):
-        return float("nan")
-    which = np.minimum((scores * bins).astype(int), bins - 1)
-    total = 0.0
-    for b in range(bins):
-        mask = which == b
-        if mask.any():
-            total += mask.sum() * abs(labels[mask].mean() - scores[mask].mean())
-    return float(total / len(labels))
-
-
-@dataclass
-class SliceMetrics:
-    """One slice (``feature=value``) of the eval split."""
-
-    examples: int
-    positives: int
-    auc: float
-    accuracy: float
-
-
-def slice_metrics(labels: np.ndarray, scores: np.ndarray, slices: Mapping[str, np.ndarray]
-                  ) -> dict[str, SliceMetrics]:
-    """Metrics per ``feature=value`` for every slicing feature (values as the Evaluator slices them)."""
-    labels = np.asarray(labels).reshape(-1)
-    scores = np.asarray(scores).reshape(-1)
-    out = {}
-    for feature, values in slices.items():
-        values = np.asarray(values).reshape(-1)
-        for value in sorted(set(values.tolist()), key=str):
-            mask = values == value
-            out[f"{feature}={value}"] = SliceMetrics(
-                examples=int(mask.sum()), positives=int(labels[mask].sum()),
-                auc=auc(labels[mask], scores[mask]), accuracy=accuracy(labels[mask], scores[mask]))
-    return out
 
 
 @dataclass(frozen=True)

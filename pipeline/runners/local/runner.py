@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from pipeline.config import PipelineConfig, SqliteMetadata
@@ -20,6 +23,35 @@ from pipeline.runners.local.compiled import compiled_pipeline
 from pipeline.spans import SPAN_RANGE_PARAMETER, range_config_json
 
 log = logging.getLogger(__name__)
+progress_log = logging.getLogger("pipeline.progress")
+
+# A component running longer than this says so every HEARTBEAT_SECONDS (the CLI shows the
+# pipeline.progress logger): Beam components (StatisticsGen, Transform, Evaluator) report
+# nothing until they finish, and at millions of rows that is minutes of silence.
+HEARTBEAT_SECONDS = 30.0
+
+
+@contextlib.contextmanager
+def heartbeat(node_id: str, every: float | None = None) -> Iterator[None]:
+    """Logs "<node>: running for N s (CPU ...)" every ``every`` seconds until the block ends."""
+    every = HEARTBEAT_SECONDS if every is None else every
+    done = threading.Event()
+    started, cpu_started = time.monotonic(), os.times()
+
+    def beat() -> None:
+        while not done.wait(every):
+            now = os.times()
+            cpu = now.user + now.system - cpu_started.user - cpu_started.system
+            progress_log.info("%s: running for %.0f s (this process: %.0f CPU s)", node_id,
+                              time.monotonic() - started, cpu)
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{node_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 @dataclass
@@ -75,7 +107,8 @@ def _run_locked(config: PipelineConfig, progress: Progress,
     for index, node_id in enumerate(ids, start=1):
         progress.node_started(index, len(ids), node_id)
         try:
-            node_result = ir.launch_node(bound, node_id)
+            with heartbeat(node_id):
+                node_result = ir.launch_node(bound, node_id)
         except Exception as error:  # noqa: BLE001 - reported, then the run stops
             log.exception("node %s failed", node_id)
             progress.node_failed(index, len(ids), node_id, error)

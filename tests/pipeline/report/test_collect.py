@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
+from pipeline.binary_metrics import calibration_buckets
 from pipeline.config import SqliteMetadata
 from pipeline.metadata.read_only import open_read_only
 from pipeline.report.build import report_name
-from pipeline.report.collect import variant_tables
+from pipeline.report.collect import calibration_points, variant_tables
 from pipeline.report.html import _variants
 from tests.support.mlmd_builder import StoreBuilder
 
@@ -43,3 +46,13 @@ def test_any_artifact_with_a_variants_table_is_shown(tmp_path):
 
 def test_report_names_are_safe_file_names():
     assert report_name("2026-11-21T20:48:57.157885") == "run-2026-11-21T20-48-57.157885.html"
+
+
+def test_the_calibration_plot_comes_from_the_evaluators_histogram_when_it_wrote_one(tmp_path):
+    labels = np.array([0, 0, 1, 1, 1, 0], dtype=bool)
+    scores = np.array([0.05, 0.12, 0.55, 0.58, 0.91, 0.95])
+    (tmp_path / "slice_metrics.json").write_text(json.dumps(
+        {"overall": {}, "slices": {}, "calibration_buckets": calibration_buckets(labels, scores)}))
+    points = calibration_points(str(tmp_path))
+    assert [n for _, _, n in points] == [1, 1, 2, 2]  # deciles 0, 1, 5, 9
+    assert np.allclose(points[2][:2], (0.565, 1.0)) and np.allclose(points[3][:2], (0.93, 0.5))

@@ -1,0 +1,1 @@
+"""CSV ingestion for CsvExampleGen on one machine: pyarrow's multithreaded reader, streaming."""

@@ -77,7 +77,7 @@ def test_every_container_task_ran_in_the_image_as_its_user_and_no_container_is_l
         assert output.stat().st_uid == uid != 0, task
 
 
-def test_examplegen_in_the_image_splits_like_the_local_runner(image_run):
+def test_examplegen_in_the_image_splits_two_to_one_like_the_local_runner(image_run):
     _, _, result, root, data, _ = image_run
     local = profiles.local(root=root / "local", data=data)
     bound = ir.bind_run_id(ir.compile_pipeline(create_pipeline(local)), "reference")
@@ -85,8 +85,12 @@ def test_examplegen_in_the_image_splits_like_the_local_runner(image_run):
     [reference] = list((Path(local.pipeline_root) / "CsvExampleGen" / "examples").iterdir())
     examples = result.artifact("CsvExampleGen", "examples")
     counts = {split: _count_records(Path(examples["uri"]) / f"Split-{split}") for split in ("train", "eval")}
-    assert counts == {split: _count_records(reference / f"Split-{split}") for split in ("train", "eval")}
-    assert sum(counts.values()) == ROWS
+    local_counts = {split: _count_records(reference / f"Split-{split}") for split in ("train", "eval")}
+    # The image runs the gke spec's stock CsvExampleGen, the local profile the pyarrow reader: both
+    # split 2:1 by a hash of the row, each with its own hash, so the same rows, not the same per split.
+    for side in (counts, local_counts):
+        assert sum(side.values()) == ROWS
+        assert abs(side["train"] - 2 * ROWS / 3) < 0.05 * ROWS
 
 
 def test_transform_ran_our_preprocessing_fn_in_the_image(image_run):
@@ -118,12 +122,13 @@ def test_the_tflite_converter_in_the_image_built_every_variant_and_pushed_a_bund
     metadata = tflite["metadata"]
     assert metadata["status"] == "pushed", metadata.get("reason")
     assert all(metadata[f"{variant}_converted"] == 1 for variant in conversion.VARIANTS)
-    qualifying = {v: metadata[f"{v}_size_bytes"] for v in conversion.VARIANTS if metadata[f"{v}_qualifies"]}
+    report = json.loads((Path(tflite["uri"]) / "report.json").read_text())
+    # The smallest qualifying variant of all: base conversions and the default student's alike.
+    qualifying = {v["name"]: v["size_bytes"] for v in report["variants"] if v["qualifies"]}
     assert metadata["chosen_variant"] == min(qualifying, key=qualifying.get)
     chosen_auc = metadata[f"{metadata['chosen_variant']}_auc"]
     assert chosen_auc >= metadata["saved_model_auc"] - TFLiteConfig().auc_budget
-    report = json.loads((Path(tflite["uri"]) / "report.json").read_text())
-    assert {v["name"] for v in report["variants"]} == set(conversion.VARIANTS)
+    assert set(conversion.VARIANTS) <= {v["name"] for v in report["variants"]}
     bundle = Path(metadata["pushed_destination"])
     assert bundle.parent == Path(config.edge_root)
     assert {"model.tflite", "preprocessing.json", "edge_client.py"} <= {p.name for p in bundle.iterdir()}

@@ -136,9 +136,10 @@ def local(root: Path | str | None = None, data: Path | str | None = None, state:
         local_state = Path(root or DEFAULT_LOCAL_ROOT).resolve()
         outputs = str(local_state)
     data_uri = gcs_uri(data) if data is not None else ""
-    # A gs:// data folder is read as one span: span folders are detected on local folders only.
-    source = (CsvSource(data_uri) if data_uri.startswith("gs://")
-              else csv_source(Path(data or DEFAULT_DATA).resolve()))
+    # A gs:// data folder is read as one span: span folders are detected (and the CSV size for
+    # EDGE_BEAM_MODE=auto measured) on local folders only.
+    local_data = None if data_uri.startswith("gs://") else Path(data or DEFAULT_DATA).resolve()
+    source = CsvSource(data_uri) if local_data is None else csv_source(local_data)
     return PipelineConfig(
         profile="local",
         pipeline_name=PIPELINE_NAME,
@@ -148,8 +149,7 @@ def local(root: Path | str | None = None, data: Path | str | None = None, state:
         metadata=SqliteMetadata(str(local_state / "metadata.sqlite")),
         beam_args=LOCAL_BEAM_ARGS,
         component_beam_args=local_component_beam_args(
-            None if data_uri.startswith("gs://") else Path(source.path),
-            mode=env.get("EDGE_BEAM_MODE", LOCAL_DEFAULT_BEAM_MODE)),
+            local_data, mode=env.get("EDGE_BEAM_MODE", LOCAL_DEFAULT_BEAM_MODE)),
         report=ReportConfig(folder=f"{outputs}/reports"),
     )
 
